@@ -1,0 +1,219 @@
+//! Compiled forms of rule sets and country groups: every id interned, every group and
+//! category set resolved into a fixed bitset, so evaluating a rule allocates nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use jiff::civil::Date;
+
+use crate::model::rule::{GROUP_PREFIX, SET_PREFIX};
+use crate::model::{Conditions, CountryCode, CountryGroup, CountrySet, Effect, IdSet, Kind, RuleSet, Vocabulary};
+
+/// A country group at one version, with its members as a bitset.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The group as written.
+    pub group: Arc<CountryGroup>,
+    /// Its version (1, 2, ...).
+    pub version: u64,
+    /// Its members.
+    pub members: CountrySet,
+}
+
+impl Group {
+    /// Resolves a validated group's members.
+    pub fn new(group: Arc<CountryGroup>, version: u64) -> Self {
+        let members = group
+            .members
+            .iter()
+            .filter_map(|member| CountryCode::parse_assigned(member))
+            .collect();
+        Self {
+            group,
+            version,
+            members,
+        }
+    }
+}
+
+/// Groups by name, as rule sets are compiled against them.
+pub type Groups = BTreeMap<String, Arc<Group>>;
+
+/// A block of conditions with every reference resolved. `None` means "not stated".
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CompiledConditions {
+    pub(crate) destinations_in: Option<CountrySet>,
+    pub(crate) destinations_not_in: Option<CountrySet>,
+    pub(crate) categories_any: Option<IdSet>,
+    pub(crate) min_subjects: Option<u64>,
+    pub(crate) max_subjects: Option<u64>,
+    pub(crate) purposes_any: Option<IdSet>,
+    pub(crate) protection_any: Option<IdSet>,
+    /// Exporter attributes that must be `true` and those that must be `false`.
+    pub(crate) exporter_true: IdSet,
+    pub(crate) exporter_false: IdSet,
+}
+
+/// A rule ready for evaluation.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    pub(crate) id: Arc<str>,
+    pub(crate) citation: Arc<str>,
+    pub(crate) effect: Effect,
+    /// Mechanism ids in the order the rule lists them, with their names.
+    pub(crate) any_of: Vec<u8>,
+    pub(crate) any_of_names: Arc<[Arc<str>]>,
+    pub(crate) obligations: Vec<Arc<str>>,
+    pub(crate) when: CompiledConditions,
+    pub(crate) unless: Vec<CompiledConditions>,
+    pub(crate) effective_from: Option<Date>,
+    pub(crate) effective_until: Option<Date>,
+}
+
+/// One jurisdiction's rule set at one version, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledRuleSet {
+    /// The rule set as written.
+    pub source: Arc<RuleSet>,
+    /// Its version (1, 2, ...).
+    pub version: u64,
+    /// Jurisdiction code, shared by every answer that cites it.
+    pub jurisdiction: Arc<str>,
+    /// The countries it applies to: itself, or for a bloc everything it covers.
+    pub applies_to: CountrySet,
+    /// Names of the groups its `covers` and conditions reference, so a group change can be
+    /// routed to the jurisdictions it affects.
+    pub groups_referenced: BTreeSet<String>,
+    pub(crate) rules: Vec<CompiledRule>,
+}
+
+impl CompiledRuleSet {
+    /// Compiles a validated rule set. References that do not resolve (which validation
+    /// rejects) compile to empty sets.
+    pub fn compile(source: Arc<RuleSet>, version: u64, vocabulary: &Vocabulary, groups: &Groups) -> Self {
+        let resolver = Resolver {
+            vocabulary,
+            groups,
+            category_sets: &source.category_sets,
+        };
+        let mut applies_to = resolver.places(&source.covers);
+        if let Some(own) = CountryCode::parse_assigned(&source.jurisdiction) {
+            applies_to.insert(own);
+        }
+        let rules = source
+            .rules
+            .iter()
+            .map(|rule| CompiledRule {
+                id: rule.id.as_str().into(),
+                citation: rule.citation.as_str().into(),
+                effect: rule.effect,
+                any_of: resolver.ids(Kind::Mechanism, &rule.any_of),
+                any_of_names: rule.any_of.iter().map(|name| Arc::from(name.as_str())).collect(),
+                obligations: rule.obligations.iter().map(|name| Arc::from(name.as_str())).collect(),
+                when: resolver.conditions(&rule.when),
+                unless: rule.unless.iter().map(|block| resolver.conditions(block)).collect(),
+                effective_from: rule.effective_from,
+                effective_until: rule.effective_until,
+            })
+            .collect();
+        Self {
+            jurisdiction: source.jurisdiction.as_str().into(),
+            groups_referenced: referenced_groups(&source),
+            applies_to,
+            rules,
+            version,
+            source,
+        }
+    }
+}
+
+/// Every group named in a rule set's `covers` or destination conditions.
+fn referenced_groups(rule_set: &RuleSet) -> BTreeSet<String> {
+    let conditions = rule_set
+        .rules
+        .iter()
+        .flat_map(|rule| std::iter::once(&rule.when).chain(&rule.unless));
+    conditions
+        .flat_map(|block| block.destinations_in.iter().chain(&block.destinations_not_in))
+        .chain(&rule_set.covers)
+        .filter_map(|place| place.strip_prefix(GROUP_PREFIX))
+        .map(str::to_owned)
+        .collect()
+}
+
+struct Resolver<'a> {
+    vocabulary: &'a Vocabulary,
+    groups: &'a Groups,
+    category_sets: &'a BTreeMap<String, Vec<String>>,
+}
+
+impl Resolver<'_> {
+    fn places(&self, places: &[String]) -> CountrySet {
+        let mut set = CountrySet::EMPTY;
+        for place in places {
+            match place.strip_prefix(GROUP_PREFIX) {
+                Some(name) => {
+                    if let Some(group) = self.groups.get(name) {
+                        set.extend(&group.members);
+                    }
+                }
+                None => {
+                    if let Some(code) = CountryCode::parse_assigned(place) {
+                        set.insert(code);
+                    }
+                }
+            }
+        }
+        set
+    }
+
+    fn ids(&self, kind: Kind, names: &[String]) -> Vec<u8> {
+        names.iter().filter_map(|name| self.vocabulary.ids(kind).get(name)).collect()
+    }
+
+    fn id_set(&self, kind: Kind, names: &[String]) -> IdSet {
+        self.ids(kind, names).into_iter().collect()
+    }
+
+    fn categories(&self, keys: &[String]) -> IdSet {
+        let mut set = IdSet::EMPTY;
+        for key in keys {
+            let expanded = match key.strip_prefix(SET_PREFIX) {
+                Some(name) => self.category_sets.get(name).map_or(&[][..], Vec::as_slice),
+                None => std::slice::from_ref(key),
+            };
+            for key in expanded {
+                set.extend(&self.vocabulary.categories_under(key));
+            }
+        }
+        set
+    }
+
+    fn conditions(&self, conditions: &Conditions) -> CompiledConditions {
+        let stated = |list: &[String]| !list.is_empty();
+        let mut exporter_true = IdSet::EMPTY;
+        let mut exporter_false = IdSet::EMPTY;
+        for (attribute, value) in &conditions.exporter {
+            if let Some(id) = self.vocabulary.ids(Kind::ExporterAttribute).get(attribute) {
+                if *value {
+                    exporter_true.insert(id);
+                } else {
+                    exporter_false.insert(id);
+                }
+            }
+        }
+        CompiledConditions {
+            destinations_in: stated(&conditions.destinations_in).then(|| self.places(&conditions.destinations_in)),
+            destinations_not_in: stated(&conditions.destinations_not_in)
+                .then(|| self.places(&conditions.destinations_not_in)),
+            categories_any: stated(&conditions.categories_any).then(|| self.categories(&conditions.categories_any)),
+            min_subjects: conditions.min_subjects,
+            max_subjects: conditions.max_subjects,
+            purposes_any: stated(&conditions.purposes_any).then(|| self.id_set(Kind::Purpose, &conditions.purposes_any)),
+            protection_any: stated(&conditions.protection_any)
+                .then(|| self.id_set(Kind::Protection, &conditions.protection_any)),
+            exporter_true,
+            exporter_false,
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Validation of a caller's flow into interned form. Unknown input is an error naming the
+//! field path (`flow.data_categories[2]`), never silently ignored.
+
+use crate::model::flow::DEFAULT_PROTECTION;
+use crate::model::{CountryCode, Flow, IdSet, Kind, Violation, Vocabulary};
+
+/// Why a flow cannot be assessed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    /// One or more fields are invalid; each violation names its field path.
+    #[error("invalid flow: {}", summarize(.0))]
+    Invalid(Vec<Violation>),
+}
+
+fn summarize(violations: &[Violation]) -> String {
+    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// A validated flow: codes parsed, ids interned.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidFlow {
+    /// `origin`, `transit...`, `destination`.
+    pub(crate) route: Vec<CountryCode>,
+    pub(crate) categories: IdSet,
+    pub(crate) subjects: u64,
+    pub(crate) safeguards: IdSet,
+    pub(crate) purpose: Option<u8>,
+    pub(crate) protection: u8,
+    /// Exporter attributes that are `true`.
+    pub(crate) exporter: IdSet,
+}
+
+impl ValidFlow {
+    pub(crate) fn new(flow: &Flow, vocabulary: &Vocabulary) -> Result<Self, FlowError> {
+        let mut violations = Vec::new();
+        let mut code = |path: String, text: &str| {
+            let parsed = CountryCode::parse_assigned(text);
+            if parsed.is_none() {
+                violations.push(Violation {
+                    path,
+                    message: format!("`{text}` is not an ISO 3166-1 alpha-2 country code"),
+                });
+            }
+            parsed
+        };
+        let origin = code("flow.origin".into(), &flow.origin);
+        let transit: Vec<_> = flow
+            .transit
+            .iter()
+            .enumerate()
+            .map(|(index, text)| code(format!("flow.transit[{index}]"), text))
+            .collect();
+        let destination = code("flow.destination".into(), &flow.destination);
+        let route: Vec<CountryCode> = std::iter::once(origin)
+            .chain(transit)
+            .chain(std::iter::once(destination))
+            .flatten()
+            .collect();
+
+        let mut ids = |path: &str, names: &[String], kind: Kind| -> IdSet {
+            let mut set = IdSet::EMPTY;
+            for (index, name) in names.iter().enumerate() {
+                match vocabulary.ids(kind).get(name) {
+                    Some(id) => set.insert(id),
+                    None => violations.push(Violation {
+                        path: format!("{path}[{index}]"),
+                        message: format!("unknown {} `{name}`", kind.noun()),
+                    }),
+                }
+            }
+            set
+        };
+        let categories = ids("flow.data_categories", &flow.data_categories, Kind::Category);
+        let safeguards = ids("flow.safeguards", &flow.safeguards, Kind::Mechanism);
+        if flow.data_categories.is_empty() {
+            violations.push(Violation {
+                path: "flow.data_categories".into(),
+                message: "name at least one data category".into(),
+            });
+        }
+        let mut single = |path: &str, name: &str, kind: Kind| {
+            let id = vocabulary.ids(kind).get(name);
+            if id.is_none() {
+                violations.push(Violation {
+                    path: path.into(),
+                    message: format!("unknown {} `{name}`", kind.noun()),
+                });
+            }
+            id
+        };
+        let purpose = if flow.purpose.is_empty() {
+            None
+        } else {
+            single("flow.purpose", &flow.purpose, Kind::Purpose)
+        };
+        let protection_name = if flow.protection.is_empty() {
+            DEFAULT_PROTECTION
+        } else {
+            &flow.protection
+        };
+        let protection = single("flow.protection", protection_name, Kind::Protection);
+        let mut exporter = IdSet::EMPTY;
+        for (attribute, value) in &flow.exporter {
+            match vocabulary.ids(Kind::ExporterAttribute).get(attribute) {
+                Some(id) if *value => exporter.insert(id),
+                Some(_) => {}
+                None => violations.push(Violation {
+                    path: format!("flow.exporter.{attribute}"),
+                    message: format!("unknown exporter attribute `{attribute}`"),
+                }),
+            }
+        }
+        match (violations.is_empty(), protection) {
+            (true, Some(protection)) => Ok(Self {
+                route,
+                categories,
+                subjects: flow.data_subject_count,
+                safeguards,
+                purpose,
+                protection,
+                exporter,
+            }),
+            _ => Err(FlowError::Invalid(violations)),
+        }
+    }
+}

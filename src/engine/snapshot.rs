@@ -1,0 +1,73 @@
+//! An immutable, consistent view of every rule set and group at one revision, with the
+//! index the engine needs: which rule sets apply to data leaving each country.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::country::SLOTS;
+use crate::model::{CountryCode, Library, Vocabulary};
+
+use super::compile::{CompiledRuleSet, Group, Groups};
+
+/// Everything an assessment reads, frozen at one store revision.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The store revision this snapshot shows.
+    pub revision: u64,
+    /// The vocabulary flows are validated against.
+    pub vocabulary: Arc<Vocabulary>,
+    /// Country groups by name.
+    pub groups: Groups,
+    /// Rule sets by jurisdiction.
+    pub rule_sets: BTreeMap<String, Arc<CompiledRuleSet>>,
+    /// For each country index, the rule sets applying to data leaving it, by jurisdiction.
+    applicable: Vec<Vec<Arc<CompiledRuleSet>>>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from compiled parts.
+    pub fn new(
+        revision: u64,
+        vocabulary: Arc<Vocabulary>,
+        groups: Groups,
+        rule_sets: BTreeMap<String, Arc<CompiledRuleSet>>,
+    ) -> Self {
+        let mut applicable = vec![Vec::new(); SLOTS];
+        for rule_set in rule_sets.values() {
+            for country in rule_set.applies_to.iter() {
+                applicable[country.index()].push(Arc::clone(rule_set));
+            }
+        }
+        Self {
+            revision,
+            vocabulary,
+            groups,
+            rule_sets,
+            applicable,
+        }
+    }
+
+    /// Compiles a validated library, every entry at version 1.
+    pub fn from_library(library: &Library, revision: u64) -> Self {
+        let vocabulary = Arc::new(Vocabulary::new(library.vocabulary.clone()));
+        let groups: Groups = library
+            .groups
+            .iter()
+            .map(|(name, group)| (name.clone(), Arc::new(Group::new(Arc::new(group.clone()), 1))))
+            .collect();
+        let rule_sets = library
+            .rule_sets
+            .iter()
+            .map(|(jurisdiction, rule_set)| {
+                let compiled = CompiledRuleSet::compile(Arc::new(rule_set.clone()), 1, &vocabulary, &groups);
+                (jurisdiction.clone(), Arc::new(compiled))
+            })
+            .collect();
+        Self::new(revision, vocabulary, groups, rule_sets)
+    }
+
+    /// The rule sets that apply to data leaving `country`, in jurisdiction order.
+    pub fn applicable(&self, country: CountryCode) -> &[Arc<CompiledRuleSet>] {
+        &self.applicable[country.index()]
+    }
+}

@@ -1,0 +1,39 @@
+//! A data flow as a caller describes it. Every field is raw text: the engine validates it
+//! against the vocabulary and names each bad field by its path.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// "May this data go from `origin` through `transit` to `destination`?"
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// ISO 3166-1 alpha-2 code where the data is now.
+    pub origin: String,
+    /// ISO 3166-1 alpha-2 code where the data ends up.
+    pub destination: String,
+    /// Countries the data passes through (or is stored or processed in) on the way, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transit: Vec<String>,
+    /// Taxonomy keys of the data.
+    pub data_categories: Vec<String>,
+    /// Number of individuals whose data is in the flow.
+    #[serde(default)]
+    pub data_subject_count: u64,
+    /// Mechanism ids the caller says are in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub safeguards: Vec<String>,
+    /// Purpose id; empty when not stated.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub purpose: String,
+    /// Protection state id; empty means `none`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub protection: String,
+    /// Exporter attributes (`critical_infrastructure: true`); an absent attribute is `false`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exporter: BTreeMap<String, bool>,
+}
+
+/// The protection state a flow has when it states none.
+pub const DEFAULT_PROTECTION: &str = "none";
