@@ -238,6 +238,11 @@ fn parse<T: DeserializeOwned>(text: &str) -> Result<T, (Position, String)> {
             column: location.column().max(1) as u32,
         });
         let message = error.without_snippet().to_string();
+        // The position is already in the prefix; drop the parser's own copy of it.
+        let message = match message.rfind(" at line ") {
+            Some(cut) if message[cut..].contains(", column ") => message[..cut].to_owned(),
+            _ => message,
+        };
         (position, message)
     })
 }
