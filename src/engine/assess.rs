@@ -20,7 +20,12 @@ use super::snapshot::Snapshot;
 ///
 /// Pure and deterministic: the same flow, snapshot and time give the same answer, in the
 /// same order (legs in route order, rule sets by jurisdiction, rules in file order).
-pub fn assess(snapshot: &Snapshot, flow: &Flow, at: Timestamp, explain: bool) -> Result<Assessment, FlowError> {
+pub fn assess(
+    snapshot: &Snapshot,
+    flow: &Flow,
+    at: Timestamp,
+    explain: bool,
+) -> Result<Assessment, FlowError> {
     let flow = ValidFlow::new(flow, &snapshot.vocabulary)?;
     let today = at.to_zoned(TimeZone::UTC).date();
     let mut answer = Answer::new(snapshot.revision, explain);
@@ -60,7 +65,9 @@ fn legs(route: &[crate::model::CountryCode]) -> impl Iterator<Item = Leg> + '_ {
         .skip(2)
         .filter(move |(index, stop)| {
             **stop != origin
-                && !route.windows(2).any(|pair| pair[0] == origin && pair[1] == **stop)
+                && !route
+                    .windows(2)
+                    .any(|pair| pair[0] == origin && pair[1] == **stop)
                 && !route[2..*index].contains(stop)
         })
         .map(move |(_, stop)| Leg {
@@ -82,7 +89,11 @@ fn evaluate(rule: &CompiledRule, flow: &ValidFlow, leg: Leg, today: Date) -> Res
     if let Err(condition) = holds(&rule.when, flow, leg) {
         return Err(format!("when.{condition}"));
     }
-    match rule.unless.iter().position(|block| holds(block, flow, leg).is_ok()) {
+    match rule
+        .unless
+        .iter()
+        .position(|block| holds(block, flow, leg).is_ok())
+    {
         Some(block) => Err(format!("unless[{block}]")),
         None => Ok(()),
     }
@@ -107,7 +118,10 @@ fn holds(conditions: &CompiledConditions, flow: &ValidFlow, leg: Leg) -> Result<
         check(flow.subjects < max, "max_subjects")?;
     }
     if let Some(set) = &conditions.purposes_any {
-        check(flow.purpose.is_some_and(|purpose| set.contains(purpose)), "purposes_any")?;
+        check(
+            flow.purpose.is_some_and(|purpose| set.contains(purpose)),
+            "purposes_any",
+        )?;
     }
     if let Some(set) = &conditions.protection_any {
         check(set.contains(flow.protection), "protection_any")?;
@@ -151,7 +165,11 @@ impl Answer {
     }
 
     fn consult(&mut self, rule_set: &CompiledRuleSet) {
-        if !self.versions.iter().any(|seen| seen.jurisdiction == rule_set.jurisdiction) {
+        if !self
+            .versions
+            .iter()
+            .any(|seen| seen.jurisdiction == rule_set.jurisdiction)
+        {
             self.versions.push(RuleSetVersion {
                 jurisdiction: Arc::clone(&rule_set.jurisdiction),
                 version: rule_set.version,
@@ -159,14 +177,23 @@ impl Answer {
         }
     }
 
-    fn matched(&mut self, rule_set: &CompiledRuleSet, rule: &CompiledRule, flow: &ValidFlow, leg: Leg) {
+    fn matched(
+        &mut self,
+        rule_set: &CompiledRuleSet,
+        rule: &CompiledRule,
+        flow: &ValidFlow,
+        leg: Leg,
+    ) {
         let reference = rule_ref(rule_set, rule);
         let severity = match rule.effect {
             Effect::Permit => Decision::Permitted,
             Effect::Prohibit => Decision::Prohibited,
             Effect::Review => Decision::ReviewRequired,
             Effect::Require => {
-                let met_by = rule.any_of.iter().position(|id| flow.safeguards.contains(*id));
+                let met_by = rule
+                    .any_of
+                    .iter()
+                    .position(|id| flow.safeguards.contains(*id));
                 let requirement = Requirement {
                     rule: reference.clone(),
                     leg,
@@ -197,7 +224,13 @@ impl Answer {
         });
     }
 
-    fn not_matched(&mut self, rule_set: &CompiledRuleSet, rule: &CompiledRule, leg: Leg, failed: String) {
+    fn not_matched(
+        &mut self,
+        rule_set: &CompiledRuleSet,
+        rule: &CompiledRule,
+        leg: Leg,
+        failed: String,
+    ) {
         if self.explain {
             self.trace.push(TraceEntry {
                 rule: rule_ref(rule_set, rule),
@@ -229,7 +262,11 @@ impl Answer {
 
     /// One line saying what decided the answer.
     fn summary(&self, route: &[crate::model::CountryCode]) -> String {
-        let path = route.iter().map(ToString::to_string).collect::<Vec<_>>().join(" -> ");
+        let path = route
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" -> ");
         let by_effect = |effect: Effect| {
             self.matched
                 .iter()

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use jiff::civil::Date;
 
 use crate::model::rule::{GROUP_PREFIX, SET_PREFIX};
-use crate::model::{Conditions, CountryCode, CountryGroup, CountrySet, Effect, IdSet, Kind, RuleSet, Vocabulary};
+use crate::model::{
+    Conditions, CountryCode, CountryGroup, CountrySet, Effect, IdSet, Kind, RuleSet, Vocabulary,
+};
 
 /// A country group at one version, with its members as a bitset.
 #[derive(Debug, Clone)]
@@ -90,7 +92,12 @@ pub struct CompiledRuleSet {
 impl CompiledRuleSet {
     /// Compiles a validated rule set. References that do not resolve (which validation
     /// rejects) compile to empty sets.
-    pub fn compile(source: Arc<RuleSet>, version: u64, vocabulary: &Vocabulary, groups: &Groups) -> Self {
+    pub fn compile(
+        source: Arc<RuleSet>,
+        version: u64,
+        vocabulary: &Vocabulary,
+        groups: &Groups,
+    ) -> Self {
         let resolver = Resolver {
             vocabulary,
             groups,
@@ -108,10 +115,22 @@ impl CompiledRuleSet {
                 citation: rule.citation.as_str().into(),
                 effect: rule.effect,
                 any_of: resolver.ids(Kind::Mechanism, &rule.any_of),
-                any_of_names: rule.any_of.iter().map(|name| Arc::from(name.as_str())).collect(),
-                obligations: rule.obligations.iter().map(|name| Arc::from(name.as_str())).collect(),
+                any_of_names: rule
+                    .any_of
+                    .iter()
+                    .map(|name| Arc::from(name.as_str()))
+                    .collect(),
+                obligations: rule
+                    .obligations
+                    .iter()
+                    .map(|name| Arc::from(name.as_str()))
+                    .collect(),
                 when: resolver.conditions(&rule.when),
-                unless: rule.unless.iter().map(|block| resolver.conditions(block)).collect(),
+                unless: rule
+                    .unless
+                    .iter()
+                    .map(|block| resolver.conditions(block))
+                    .collect(),
                 effective_from: rule.effective_from,
                 effective_until: rule.effective_until,
             })
@@ -134,7 +153,12 @@ fn referenced_groups(rule_set: &RuleSet) -> BTreeSet<String> {
         .iter()
         .flat_map(|rule| std::iter::once(&rule.when).chain(&rule.unless));
     conditions
-        .flat_map(|block| block.destinations_in.iter().chain(&block.destinations_not_in))
+        .flat_map(|block| {
+            block
+                .destinations_in
+                .iter()
+                .chain(&block.destinations_not_in)
+        })
         .chain(&rule_set.covers)
         .filter_map(|place| place.strip_prefix(GROUP_PREFIX))
         .map(str::to_owned)
@@ -168,7 +192,10 @@ impl Resolver<'_> {
     }
 
     fn ids(&self, kind: Kind, names: &[String]) -> Vec<u8> {
-        names.iter().filter_map(|name| self.vocabulary.ids(kind).get(name)).collect()
+        names
+            .iter()
+            .filter_map(|name| self.vocabulary.ids(kind).get(name))
+            .collect()
     }
 
     fn id_set(&self, kind: Kind, names: &[String]) -> IdSet {
@@ -203,13 +230,16 @@ impl Resolver<'_> {
             }
         }
         CompiledConditions {
-            destinations_in: stated(&conditions.destinations_in).then(|| self.places(&conditions.destinations_in)),
+            destinations_in: stated(&conditions.destinations_in)
+                .then(|| self.places(&conditions.destinations_in)),
             destinations_not_in: stated(&conditions.destinations_not_in)
                 .then(|| self.places(&conditions.destinations_not_in)),
-            categories_any: stated(&conditions.categories_any).then(|| self.categories(&conditions.categories_any)),
+            categories_any: stated(&conditions.categories_any)
+                .then(|| self.categories(&conditions.categories_any)),
             min_subjects: conditions.min_subjects,
             max_subjects: conditions.max_subjects,
-            purposes_any: stated(&conditions.purposes_any).then(|| self.id_set(Kind::Purpose, &conditions.purposes_any)),
+            purposes_any: stated(&conditions.purposes_any)
+                .then(|| self.id_set(Kind::Purpose, &conditions.purposes_any)),
             protection_any: stated(&conditions.protection_any)
                 .then(|| self.id_set(Kind::Protection, &conditions.protection_any)),
             exporter_true,

@@ -13,7 +13,11 @@ pub enum FlowError {
 }
 
 fn summarize(violations: &[Violation]) -> String {
-    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A validated flow: codes parsed, ids interned.
@@ -70,7 +74,11 @@ impl ValidFlow {
             }
             set
         };
-        let categories = ids("flow.data_categories", &flow.data_categories, Kind::Category);
+        let categories = ids(
+            "flow.data_categories",
+            &flow.data_categories,
+            Kind::Category,
+        );
         let safeguards = ids("flow.safeguards", &flow.safeguards, Kind::Mechanism);
         if flow.data_categories.is_empty() {
             violations.push(Violation {

@@ -53,13 +53,19 @@ impl Snapshot {
         let groups: Groups = library
             .groups
             .iter()
-            .map(|(name, group)| (name.clone(), Arc::new(Group::new(Arc::new(group.clone()), 1))))
+            .map(|(name, group)| {
+                (
+                    name.clone(),
+                    Arc::new(Group::new(Arc::new(group.clone()), 1)),
+                )
+            })
             .collect();
         let rule_sets = library
             .rule_sets
             .iter()
             .map(|(jurisdiction, rule_set)| {
-                let compiled = CompiledRuleSet::compile(Arc::new(rule_set.clone()), 1, &vocabulary, &groups);
+                let compiled =
+                    CompiledRuleSet::compile(Arc::new(rule_set.clone()), 1, &vocabulary, &groups);
                 (jurisdiction.clone(), Arc::new(compiled))
             })
             .collect();

@@ -205,8 +205,15 @@ mod tests {
 
     #[test]
     fn parsing_upper_cases_and_rejects_unassigned_codes() {
-        assert_eq!(CountryCode::parse_assigned("cn").map(|c| c.to_string()), Some("CN".into()));
-        assert_eq!(CountryCode::parse_assigned("EU"), None, "EU is reserved, not assigned");
+        assert_eq!(
+            CountryCode::parse_assigned("cn").map(|c| c.to_string()),
+            Some("CN".into())
+        );
+        assert_eq!(
+            CountryCode::parse_assigned("EU"),
+            None,
+            "EU is reserved, not assigned"
+        );
         assert_eq!(CountryCode::parse_assigned("XX"), None);
         assert_eq!(CountryCode::parse_assigned("C"), None);
         assert_eq!(CountryCode::parse_assigned("C1"), None);
@@ -215,8 +222,14 @@ mod tests {
 
     #[test]
     fn sets_hold_exactly_their_members() {
-        let set: CountrySet = ["FR", "DE", "ZW"].iter().filter_map(|c| CountryCode::parse_assigned(c)).collect();
-        assert_eq!(set.iter().map(|c| c.to_string()).collect::<Vec<_>>(), ["DE", "FR", "ZW"]);
+        let set: CountrySet = ["FR", "DE", "ZW"]
+            .iter()
+            .filter_map(|c| CountryCode::parse_assigned(c))
+            .collect();
+        assert_eq!(
+            set.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            ["DE", "FR", "ZW"]
+        );
         assert!(!set.contains(CountryCode::parse_assigned("US").unwrap()));
     }
 }

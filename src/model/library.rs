@@ -36,7 +36,11 @@ impl Library {
             .map(|violation| (Entry::Vocabulary, violation))
             .collect();
         for (name, group) in &self.groups {
-            found.extend(validate::group(group).into_iter().map(|v| (Entry::Group(name.clone()), v)));
+            found.extend(
+                validate::group(group)
+                    .into_iter()
+                    .map(|v| (Entry::Group(name.clone()), v)),
+            );
         }
         let vocabulary = Vocabulary::new(self.vocabulary.clone());
         let group_exists = |name: &str| self.groups.contains_key(name);
@@ -52,6 +56,9 @@ impl Library {
 
     /// Number of rules over all rule sets.
     pub fn rule_count(&self) -> usize {
-        self.rule_sets.values().map(|rule_set| rule_set.rules.len()).sum()
+        self.rule_sets
+            .values()
+            .map(|rule_set| rule_set.rules.len())
+            .sum()
     }
 }

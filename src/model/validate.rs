@@ -57,20 +57,31 @@ pub fn vocabulary(file: &VocabularyFile) -> Vec<Violation> {
         if section.len() > MAX_IDS_PER_KIND {
             report.add(
                 kind.section(),
-                format!("at most {MAX_IDS_PER_KIND} {} ids are supported", kind.noun()),
+                format!(
+                    "at most {MAX_IDS_PER_KIND} {} ids are supported",
+                    kind.noun()
+                ),
             );
         }
         for id in section.keys() {
             if !is_valid_id(id) {
                 report.add(
                     format!("{}.{id}", kind.section()),
-                    format!("`{id}` is not a valid id (use lower-case letters, digits, `_` and `.`)"),
+                    format!(
+                        "`{id}` is not a valid id (use lower-case letters, digits, `_` and `.`)"
+                    ),
                 );
             }
         }
     }
-    if !file.protections.contains_key(super::flow::DEFAULT_PROTECTION) {
-        report.add("protections", "the vocabulary must define the protection state `none`");
+    if !file
+        .protections
+        .contains_key(super::flow::DEFAULT_PROTECTION)
+    {
+        report.add(
+            "protections",
+            "the vocabulary must define the protection state `none`",
+        );
     }
     report.0
 }
@@ -79,7 +90,10 @@ pub fn vocabulary(file: &VocabularyFile) -> Vec<Violation> {
 pub fn group(group: &CountryGroup) -> Vec<Violation> {
     let mut report = Report::default();
     if !is_valid_id(&group.name) {
-        report.add("name", format!("`{}` is not a valid group name", group.name));
+        report.add(
+            "name",
+            format!("`{}` is not a valid group name", group.name),
+        );
     }
     if group.members.is_empty() {
         report.add("members", "a group needs at least one member");
@@ -88,9 +102,15 @@ pub fn group(group: &CountryGroup) -> Vec<Violation> {
     for (index, member) in group.members.iter().enumerate() {
         let path = format!("members[{index}]");
         if CountryCode::parse_assigned(member).is_none() {
-            report.add(path, format!("`{member}` is not an ISO 3166-1 alpha-2 country code"));
+            report.add(
+                path,
+                format!("`{member}` is not an ISO 3166-1 alpha-2 country code"),
+            );
         } else if let Some(first) = seen.insert(member.to_ascii_uppercase(), index) {
-            report.add(path, format!("`{member}` is listed twice (first at members[{first}])"));
+            report.add(
+                path,
+                format!("`{member}` is listed twice (first at members[{first}])"),
+            );
         }
     }
     report.0
@@ -114,7 +134,10 @@ pub fn rule_set(
     }
     for (name, members) in &rule_set.category_sets {
         if !is_valid_id(name) {
-            report.add(format!("category_sets.{name}"), format!("`{name}` is not a valid set name"));
+            report.add(
+                format!("category_sets.{name}"),
+                format!("`{name}` is not a valid set name"),
+            );
         }
         for (index, category) in members.iter().enumerate() {
             if !vocabulary.contains(Kind::Category, category) {
@@ -142,7 +165,10 @@ pub fn rule_set(
             }
         }
         if !(rule.source.starts_with("https://") || rule.source.starts_with("http://")) {
-            report.add(format!("{at}.source"), "`source` must be an http(s) URL of the legal text");
+            report.add(
+                format!("{at}.source"),
+                "`source` must be an http(s) URL of the legal text",
+            );
         }
         match (rule.effect, rule.any_of.is_empty()) {
             (Effect::Require, true) => report.add(
@@ -155,8 +181,18 @@ pub fn rule_set(
             ),
             _ => {}
         }
-        context.ids(&mut report, &format!("{at}.any_of"), &rule.any_of, Kind::Mechanism);
-        context.ids(&mut report, &format!("{at}.obligations"), &rule.obligations, Kind::Obligation);
+        context.ids(
+            &mut report,
+            &format!("{at}.any_of"),
+            &rule.any_of,
+            Kind::Mechanism,
+        );
+        context.ids(
+            &mut report,
+            &format!("{at}.obligations"),
+            &rule.obligations,
+            Kind::Obligation,
+        );
         context.conditions(&mut report, &format!("{at}.when"), &rule.when);
         for (block, conditions) in rule.unless.iter().enumerate() {
             let path = format!("{at}.unless[{block}]");
@@ -165,13 +201,13 @@ pub fn rule_set(
             }
             context.conditions(&mut report, &path, conditions);
         }
-        if let (Some(from), Some(until)) = (rule.effective_from, rule.effective_until) {
-            if until <= from {
-                report.add(
-                    format!("{at}.effective_until"),
-                    format!("`effective_until` ({until}) must be after `effective_from` ({from})"),
-                );
-            }
+        if let (Some(from), Some(until)) = (rule.effective_from, rule.effective_until)
+            && until <= from
+        {
+            report.add(
+                format!("{at}.effective_until"),
+                format!("`effective_until` ({until}) must be after `effective_from` ({from})"),
+            );
         }
     }
     report.0
@@ -179,7 +215,8 @@ pub fn rule_set(
 
 fn check_jurisdiction(rule_set: &RuleSet, context: &Context<'_>, report: &mut Report) {
     let code = &rule_set.jurisdiction;
-    let letters = CountryCode::parse_letters(code).filter(|_| code.bytes().all(|b| b.is_ascii_uppercase()));
+    let letters =
+        CountryCode::parse_letters(code).filter(|_| code.bytes().all(|b| b.is_ascii_uppercase()));
     match letters {
         None => report.add(
             "jurisdiction",
@@ -216,7 +253,10 @@ impl Context<'_> {
     fn ids(&self, report: &mut Report, path: &str, ids: &[String], kind: Kind) {
         for (index, id) in ids.iter().enumerate() {
             if !self.vocabulary.contains(kind, id) {
-                report.add(format!("{path}[{index}]"), format!("unknown {} `{id}`", kind.noun()));
+                report.add(
+                    format!("{path}[{index}]"),
+                    format!("unknown {} `{id}`", kind.noun()),
+                );
             }
         }
     }
@@ -231,7 +271,9 @@ impl Context<'_> {
                 Some(_) => {}
                 None if CountryCode::parse_assigned(place).is_none() => report.add(
                     at,
-                    format!("`{place}` is neither an ISO 3166-1 alpha-2 country code nor `group:NAME`"),
+                    format!(
+                        "`{place}` is neither an ISO 3166-1 alpha-2 country code nor `group:NAME`"
+                    ),
                 ),
                 None => {}
             }
@@ -239,8 +281,16 @@ impl Context<'_> {
     }
 
     fn conditions(&self, report: &mut Report, path: &str, conditions: &Conditions) {
-        self.places(report, &format!("{path}.destinations_in"), &conditions.destinations_in);
-        self.places(report, &format!("{path}.destinations_not_in"), &conditions.destinations_not_in);
+        self.places(
+            report,
+            &format!("{path}.destinations_in"),
+            &conditions.destinations_in,
+        );
+        self.places(
+            report,
+            &format!("{path}.destinations_not_in"),
+            &conditions.destinations_not_in,
+        );
         for (index, key) in conditions.categories_any.iter().enumerate() {
             let known = match key.strip_prefix(SET_PREFIX) {
                 Some(set) => self.category_sets.contains_key(set),
@@ -248,22 +298,34 @@ impl Context<'_> {
             };
             if !known {
                 let message = match key.strip_prefix(SET_PREFIX) {
-                    Some(set) => format!("unknown category set `{set}` (define it under `category_sets`)"),
+                    Some(set) => {
+                        format!("unknown category set `{set}` (define it under `category_sets`)")
+                    }
                     None => format!("unknown data category `{key}`"),
                 };
                 report.add(format!("{path}.categories_any[{index}]"), message);
             }
         }
-        if let (Some(min), Some(max)) = (conditions.min_subjects, conditions.max_subjects) {
-            if min >= max {
-                report.add(
-                    format!("{path}.min_subjects"),
-                    format!("`min_subjects` ({min}) must be below `max_subjects` ({max})"),
-                );
-            }
+        if let (Some(min), Some(max)) = (conditions.min_subjects, conditions.max_subjects)
+            && min >= max
+        {
+            report.add(
+                format!("{path}.min_subjects"),
+                format!("`min_subjects` ({min}) must be below `max_subjects` ({max})"),
+            );
         }
-        self.ids(report, &format!("{path}.purposes_any"), &conditions.purposes_any, Kind::Purpose);
-        self.ids(report, &format!("{path}.protection_any"), &conditions.protection_any, Kind::Protection);
+        self.ids(
+            report,
+            &format!("{path}.purposes_any"),
+            &conditions.purposes_any,
+            Kind::Purpose,
+        );
+        self.ids(
+            report,
+            &format!("{path}.protection_any"),
+            &conditions.protection_any,
+            Kind::Protection,
+        );
         for attribute in conditions.exporter.keys() {
             if !self.vocabulary.contains(Kind::ExporterAttribute, attribute) {
                 report.add(

@@ -161,7 +161,10 @@ impl Interner {
 
     /// All names with their ids.
     pub fn iter(&self) -> impl Iterator<Item = (u8, &str)> {
-        self.names.iter().enumerate().map(|(index, name)| (index as u8, name.as_str()))
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| (index as u8, name.as_str()))
     }
 }
 

@@ -71,8 +71,13 @@ impl FileKind {
 
     fn of(path: &str) -> Option<(Self, &str)> {
         let (directory, name) = path.split_once('/')?;
-        let stem = name.strip_suffix(".yaml").or_else(|| name.strip_suffix(".yml"))?;
-        let kind = Self::DIRECTORIES.iter().find(|(dir, _)| *dir == directory)?.1;
+        let stem = name
+            .strip_suffix(".yaml")
+            .or_else(|| name.strip_suffix(".yml"))?;
+        let kind = Self::DIRECTORIES
+            .iter()
+            .find(|(dir, _)| *dir == directory)?
+            .1;
         (!stem.contains('/')).then_some((kind, stem))
     }
 }
@@ -94,7 +99,8 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RuleFile>, LoadError> {
             let entry = entry.map_err(io_error(&sub))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".yaml") || name.ends_with(".yml") {
-                let text = std::fs::read_to_string(entry.path()).map_err(io_error(&entry.path()))?;
+                let text =
+                    std::fs::read_to_string(entry.path()).map_err(io_error(&entry.path()))?;
                 files.push(RuleFile {
                     path: format!("{directory}/{name}"),
                     text,
@@ -156,7 +162,9 @@ pub fn load(files: &[RuleFile], prefix: &str) -> Result<Library, Vec<RuleFileErr
                         let first = vocabulary_files
                             .iter()
                             .find(|(_, earlier)| earlier.section(section).contains_key(&id))
-                            .map_or_else(String::new, |(earlier, _)| format!(" (first in {})", earlier.file));
+                            .map_or_else(String::new, |(earlier, _)| {
+                                format!(" (first in {})", earlier.file)
+                            });
                         errors.push(error(
                             parsed.positions.find(&path),
                             format!("{} `{id}` is defined twice{first}", section.noun()),
@@ -171,7 +179,10 @@ pub fn load(files: &[RuleFile], prefix: &str) -> Result<Library, Vec<RuleFileErr
                     if group.name != stem {
                         errors.push(error(
                             parsed.positions.find("name"),
-                            format!("group `{}` must live in groups/{}.yaml", group.name, group.name),
+                            format!(
+                                "group `{}` must live in groups/{}.yaml",
+                                group.name, group.name
+                            ),
                         ));
                     }
                     documents.insert(Entry::Group(group.name.clone()), parsed);
@@ -191,7 +202,9 @@ pub fn load(files: &[RuleFile], prefix: &str) -> Result<Library, Vec<RuleFileErr
                         ));
                     }
                     documents.insert(Entry::RuleSet(rule_set.jurisdiction.clone()), parsed);
-                    library.rule_sets.insert(rule_set.jurisdiction.clone(), rule_set);
+                    library
+                        .rule_sets
+                        .insert(rule_set.jurisdiction.clone(), rule_set);
                 }
                 Err(problem) => errors.push(error(problem.0, problem.1)),
             },
@@ -199,7 +212,11 @@ pub fn load(files: &[RuleFile], prefix: &str) -> Result<Library, Vec<RuleFileErr
     }
     if vocabulary_files.is_empty() {
         errors.push(RuleFileError {
-            file: if prefix.is_empty() { "vocabulary".into() } else { format!("{prefix}/vocabulary") },
+            file: if prefix.is_empty() {
+                "vocabulary".into()
+            } else {
+                format!("{prefix}/vocabulary")
+            },
             position: Position::START,
             message: "no vocabulary file: rules need vocabulary/*.yaml to define their ids".into(),
         });
@@ -233,10 +250,12 @@ pub fn load(files: &[RuleFile], prefix: &str) -> Result<Library, Vec<RuleFileErr
 /// Parses one document; on failure, the position and message of the syntax or type error.
 fn parse<T: DeserializeOwned>(text: &str) -> Result<T, (Position, String)> {
     serde_saphyr::from_str(text).map_err(|error| {
-        let position = error.location().map_or(Position::START, |location| Position {
-            line: location.line().max(1) as u32,
-            column: location.column().max(1) as u32,
-        });
+        let position = error
+            .location()
+            .map_or(Position::START, |location| Position {
+                line: location.line().max(1) as u32,
+                column: location.column().max(1) as u32,
+            });
         let message = error.without_snippet().to_string();
         // The position is already in the prefix; drop the parser's own copy of it.
         let message = match message.rfind(" at line ") {

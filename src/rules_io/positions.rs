@@ -66,7 +66,11 @@ fn record(node: &Spanned<Node>, path: String, positions: &mut HashMap<String, Po
     match &node.value {
         Node::Map(entries) => {
             for (key, value) in entries {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 record(value, child, positions);
             }
         }
@@ -178,9 +182,24 @@ mod tests {
     fn paths_point_at_values_and_missing_fields_at_their_parent() {
         let text = "jurisdiction: CN\nrules:\n  - id: a\n    any_of: [x, y]\n";
         let positions = Positions::of(text);
-        assert_eq!(positions.find("jurisdiction"), Position { line: 1, column: 15 });
-        assert_eq!(positions.find("rules[0].id"), Position { line: 3, column: 9 });
-        assert_eq!(positions.find("rules[0].any_of[1]"), Position { line: 4, column: 17 });
+        assert_eq!(
+            positions.find("jurisdiction"),
+            Position {
+                line: 1,
+                column: 15
+            }
+        );
+        assert_eq!(
+            positions.find("rules[0].id"),
+            Position { line: 3, column: 9 }
+        );
+        assert_eq!(
+            positions.find("rules[0].any_of[1]"),
+            Position {
+                line: 4,
+                column: 17
+            }
+        );
         assert_eq!(positions.find("rules[0].title"), positions.find("rules[0]"));
         assert_eq!(positions.find("nothing.here"), positions.find(""));
     }
