@@ -8,7 +8,7 @@ use jiff::civil::Date;
 
 use crate::model::rule::{GROUP_PREFIX, SET_PREFIX};
 use crate::model::{
-    Conditions, CountryCode, CountryGroup, CountrySet, Effect, IdSet, Kind, RuleSet, Vocabulary,
+    Conditions, CountryCode, CountryGroup, CountrySet, Effect, IdSet, Kind, Rule, RuleSet, Vocabulary,
 };
 
 /// A country group at one version, with its members as a bitset.
@@ -59,6 +59,8 @@ pub(crate) struct CompiledConditions {
 /// A rule ready for evaluation.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledRule {
+    /// The rule as written; versions that keep a rule unchanged share it.
+    pub(crate) source: Arc<Rule>,
     pub(crate) id: Arc<str>,
     pub(crate) citation: Arc<str>,
     pub(crate) effect: Effect,
@@ -86,17 +88,22 @@ pub struct CompiledRuleSet {
     /// Names of the groups its `covers` and conditions reference, so a group change can be
     /// routed to the jurisdictions it affects.
     pub groups_referenced: BTreeSet<String>,
-    pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) rules: Vec<Arc<CompiledRule>>,
 }
 
 impl CompiledRuleSet {
     /// Compiles a validated rule set. References that do not resolve (which validation
     /// rejects) compile to empty sets.
+    ///
+    /// `previous` is an earlier compilation against the same vocabulary and groups: its
+    /// compiled rules are reused for rules that are the same `Arc` in `source` when the
+    /// category sets are unchanged, so a new version costs only the rules it changes.
     pub fn compile(
         source: Arc<RuleSet>,
         version: u64,
         vocabulary: &Vocabulary,
         groups: &Groups,
+        previous: Option<&CompiledRuleSet>,
     ) -> Self {
         let resolver = Resolver {
             vocabulary,
@@ -107,32 +114,18 @@ impl CompiledRuleSet {
         if let Some(own) = CountryCode::parse_assigned(&source.jurisdiction) {
             applies_to.insert(own);
         }
+        let reusable = previous.filter(|previous| previous.source.category_sets == source.category_sets);
         let rules = source
             .rules
             .iter()
-            .map(|rule| CompiledRule {
-                id: rule.id.as_str().into(),
-                citation: rule.citation.as_str().into(),
-                effect: rule.effect,
-                any_of: resolver.ids(Kind::Mechanism, &rule.any_of),
-                any_of_names: rule
-                    .any_of
-                    .iter()
-                    .map(|name| Arc::from(name.as_str()))
-                    .collect(),
-                obligations: rule
-                    .obligations
-                    .iter()
-                    .map(|name| Arc::from(name.as_str()))
-                    .collect(),
-                when: resolver.conditions(&rule.when),
-                unless: rule
-                    .unless
-                    .iter()
-                    .map(|block| resolver.conditions(block))
-                    .collect(),
-                effective_from: rule.effective_from,
-                effective_until: rule.effective_until,
+            .map(|rule| {
+                let reused = reusable.and_then(|previous| {
+                    previous.rules.iter().find(|compiled| Arc::ptr_eq(&compiled.source, rule))
+                });
+                match reused {
+                    Some(compiled) => Arc::clone(compiled),
+                    None => Arc::new(resolver.rule(rule)),
+                }
             })
             .collect();
         Self {
@@ -172,6 +165,22 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    fn rule(&self, rule: &Arc<Rule>) -> CompiledRule {
+        CompiledRule {
+            source: Arc::clone(rule),
+            id: rule.id.as_str().into(),
+            citation: rule.citation.as_str().into(),
+            effect: rule.effect,
+            any_of: self.ids(Kind::Mechanism, &rule.any_of),
+            any_of_names: rule.any_of.iter().map(|name| Arc::from(name.as_str())).collect(),
+            obligations: rule.obligations.iter().map(|name| Arc::from(name.as_str())).collect(),
+            when: self.conditions(&rule.when),
+            unless: rule.unless.iter().map(|block| self.conditions(block)).collect(),
+            effective_from: rule.effective_from,
+            effective_until: rule.effective_until,
+        }
+    }
+
     fn places(&self, places: &[String]) -> CountrySet {
         let mut set = CountrySet::EMPTY;
         for place in places {

@@ -65,7 +65,7 @@ impl Snapshot {
             .iter()
             .map(|(jurisdiction, rule_set)| {
                 let compiled =
-                    CompiledRuleSet::compile(Arc::new(rule_set.clone()), 1, &vocabulary, &groups);
+                    CompiledRuleSet::compile(Arc::new(rule_set.clone()), 1, &vocabulary, &groups, None);
                 (jurisdiction.clone(), Arc::new(compiled))
             })
             .collect();

@@ -1,6 +1,7 @@
 //! Rule sets, rules and their conditions, exactly as rule files and the API write them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -22,8 +23,9 @@ pub struct RuleSet {
     /// Named category lists usable as `set:NAME`, because each law defines "sensitive" its own way.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub category_sets: BTreeMap<String, Vec<String>>,
-    /// The rules, in the order they are listed.
-    pub rules: Vec<Rule>,
+    /// The rules, in the order they are listed. Shared (`Arc`) so that versions of a rule
+    /// set that differ in one rule share every other rule.
+    pub rules: Vec<Arc<Rule>>,
 }
 
 /// Documentation of a regime in one line per fact, rendered into `docs/RULES.md`.
