@@ -10,7 +10,9 @@ fn main() {
     for directory in ["vocabulary", "groups", "jurisdictions"] {
         let dir = root.join(directory);
         println!("cargo:rerun-if-changed={}", dir.display());
-        let Ok(listing) = std::fs::read_dir(&dir) else { continue };
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in listing.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".yaml") || name.ends_with(".yml") {
@@ -22,7 +24,12 @@ fn main() {
     entries.sort();
     let mut code = String::from("[\n");
     for (relative, path) in &entries {
-        writeln!(code, "    ({relative:?}, include_str!({:?})),", path.display().to_string()).ok();
+        writeln!(
+            code,
+            "    ({relative:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .ok();
     }
     code.push(']');
     let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("embedded_rules.rs");

@@ -26,7 +26,7 @@ fn engine(c: &mut Criterion) {
         Ok(library) => library,
         Err(error) => panic!("embedded rule library is invalid:\n{error}"),
     };
-    let snapshot = Snapshot::from_library(&library, 1);
+    let snapshot = Snapshot::from_library(&library, 1, jiff::Timestamp::UNIX_EPOCH);
     let flow = typical_flow();
     let at = jiff::Timestamp::now();
     c.bench_function("assess/typical", |b| {

@@ -24,7 +24,10 @@ fn matched(answer: &Assessment) -> Vec<(String, String)> {
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+    items
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
 }
 
 #[test]
@@ -33,7 +36,11 @@ fn unknown_input_is_rejected_with_every_field_path() {
         origin: "XX".into(),
         destination: "us".into(),
         transit: vec!["SG".into(), "ZZ".into()],
-        data_categories: vec!["user.contact".into(), "user.name".into(), "user.shoe_size".into()],
+        data_categories: vec![
+            "user.contact".into(),
+            "user.name".into(),
+            "user.shoe_size".into(),
+        ],
         safeguards: vec!["pinky_promise".into()],
         purpose: "world_domination".into(),
         protection: "rot13".into(),
@@ -56,13 +63,21 @@ fn unknown_input_is_rejected_with_every_field_path() {
             "flow.exporter.secret_agent"
         ]
     );
-    assert_eq!(violations[0].message, "`XX` is not an ISO 3166-1 alpha-2 country code");
-    assert_eq!(violations[2].message, "unknown data category `user.shoe_size`");
+    assert_eq!(
+        violations[0].message,
+        "`XX` is not an ISO 3166-1 alpha-2 country code"
+    );
+    assert_eq!(
+        violations[2].message,
+        "unknown data category `user.shoe_size`"
+    );
 }
 
 #[test]
 fn a_flow_needs_a_category_and_lower_case_codes_are_upper_cased() {
-    let Err(FlowError::Invalid(violations)) = assess(&snapshot(), &flow("CN", "US", &[], 1), now(), false) else {
+    let Err(FlowError::Invalid(violations)) =
+        assess(&snapshot(), &flow("CN", "US", &[], 1), now(), false)
+    else {
         panic!("flow without categories accepted");
     };
     assert_eq!(violations[0].path, "flow.data_categories");
@@ -77,7 +92,10 @@ fn a_transit_leg_is_assessed_under_the_transit_country_law() {
     let answer = run(&via_sg);
     assert_eq!(answer.decision, Decision::Conditional);
     assert_eq!(matched(&answer), pairs(&[("sg.transfer", "SG->US")]));
-    assert_eq!(answer.unmet_requirements[0].rule.jurisdiction.as_ref(), "SG");
+    assert_eq!(
+        answer.unmet_requirements[0].rule.jurisdiction.as_ref(),
+        "SG"
+    );
 
     via_sg.safeguards = vec!["consent".into()];
     assert_eq!(run(&via_sg).decision, Decision::Permitted);
@@ -91,11 +109,19 @@ fn the_origin_law_applies_to_onward_transfers() {
     let answer = run(&via_sg);
     assert_eq!(
         matched(&answer),
-        pairs(&[("cn.volume", "CN->SG"), ("sg.transfer", "SG->US"), ("cn.volume", "CN=>US")])
+        pairs(&[
+            ("cn.volume", "CN->SG"),
+            ("sg.transfer", "SG->US"),
+            ("cn.volume", "CN=>US")
+        ])
     );
     assert!(answer.legs_without_regime.is_empty());
     assert_eq!(answer.decision, Decision::Conditional);
-    let legs: Vec<String> = answer.unmet_requirements.iter().map(|r| r.leg.to_string()).collect();
+    let legs: Vec<String> = answer
+        .unmet_requirements
+        .iter()
+        .map(|r| r.leg.to_string())
+        .collect();
     assert_eq!(legs, ["CN->SG", "CN=>US"]);
 }
 
@@ -121,13 +147,21 @@ fn unless_blocks_exempt_a_rule_and_explain_names_the_block() {
     hr.purpose = "hr_management".into();
     let answer = explain(&hr);
     assert_eq!(answer.decision, Decision::Permitted);
-    let volume = answer.trace.iter().find(|t| t.rule.rule_id.as_ref() == "cn.volume").expect("traced");
+    let volume = answer
+        .trace
+        .iter()
+        .find(|t| t.rule.rule_id.as_ref() == "cn.volume")
+        .expect("traced");
     assert_eq!(volume.failed, "unless[0]");
 
     let mut anonymized = flow("CN", "US", &["user.workplace"], 200_000);
     anonymized.protection = "anonymized".into();
     let answer = explain(&anonymized);
-    let volume = answer.trace.iter().find(|t| t.rule.rule_id.as_ref() == "cn.volume").expect("traced");
+    let volume = answer
+        .trace
+        .iter()
+        .find(|t| t.rule.rule_id.as_ref() == "cn.volume")
+        .expect("traced");
     assert_eq!(volume.failed, "unless[1]");
 
     let mut pseudonymized = anonymized.clone();
@@ -154,7 +188,11 @@ fn explain_names_the_first_failing_condition_and_is_off_by_default() {
             ("cn.ended", "effective_until"),
         ]
     );
-    assert!(run(&flow("CN", "US", &["user.contact"], 99_999)).trace.is_empty());
+    assert!(
+        run(&flow("CN", "US", &["user.contact"], 99_999))
+            .trace
+            .is_empty()
+    );
 }
 
 #[test]
@@ -163,12 +201,21 @@ fn subject_bounds_are_inclusive_below_and_exclusive_above() {
         .iter()
         .map(|n| {
             let answer = run(&flow("CN", "US", &["user.contact"], *n));
-            answer.matched_rules.iter().map(|m| m.rule.rule_id.to_string()).collect()
+            answer
+                .matched_rules
+                .iter()
+                .map(|m| m.rule.rule_id.to_string())
+                .collect()
         })
         .collect();
     assert_eq!(
         decisions,
-        [vec![], vec!["cn.volume".to_owned()], vec!["cn.volume".to_owned()], vec!["cn.assessment".to_owned()]]
+        [
+            vec![],
+            vec!["cn.volume".to_owned()],
+            vec!["cn.volume".to_owned()],
+            vec!["cn.assessment".to_owned()]
+        ]
     );
 }
 
@@ -192,23 +239,60 @@ fn rules_outside_their_effective_window_are_ignored() {
     assert_eq!(before.decision, Decision::Permitted);
     let in_2019 = "2019-12-31T12:00:00Z".parse().expect("timestamp");
     let old = assess(&snapshot(), &financial, in_2019, false).expect("valid");
-    assert_eq!(old.decision, Decision::Prohibited, "cn.ended applied before 2020-01-01");
+    assert_eq!(
+        old.decision,
+        Decision::Prohibited,
+        "cn.ended applied before 2020-01-01"
+    );
 }
 
 #[test]
 fn each_decision_level_and_the_most_severe_wins() {
-    assert_eq!(run(&flow("US", "CN", &["user.contact"], 5)).decision, Decision::Permitted);
-    assert_eq!(run(&flow("US", "CN", &["user.financial"], 10_001)).decision, Decision::Conditional);
-    assert_eq!(run(&flow("US", "CN", &["org.government"], 1)).decision, Decision::ReviewRequired);
-    assert_eq!(run(&flow("US", "CN", &["user.health_and_medical.genetic"], 101)).decision, Decision::Prohibited);
-    assert_eq!(run(&flow("US", "CN", &["user.health_and_medical.genetic"], 100)).decision, Decision::Permitted);
+    assert_eq!(
+        run(&flow("US", "CN", &["user.contact"], 5)).decision,
+        Decision::Permitted
+    );
+    assert_eq!(
+        run(&flow("US", "CN", &["user.financial"], 10_001)).decision,
+        Decision::Conditional
+    );
+    assert_eq!(
+        run(&flow("US", "CN", &["org.government"], 1)).decision,
+        Decision::ReviewRequired
+    );
+    assert_eq!(
+        run(&flow("US", "CN", &["user.health_and_medical.genetic"], 101)).decision,
+        Decision::Prohibited
+    );
+    assert_eq!(
+        run(&flow("US", "CN", &["user.health_and_medical.genetic"], 100)).decision,
+        Decision::Permitted
+    );
 
-    let everything = run(&flow("US", "RU", &["user.financial", "org.government", "user.health_and_medical.genetic"], 20_000));
+    let everything = run(&flow(
+        "US",
+        "RU",
+        &[
+            "user.financial",
+            "org.government",
+            "user.health_and_medical.genetic",
+        ],
+        20_000,
+    ));
     assert_eq!(everything.decision, Decision::Prohibited);
     assert_eq!(everything.matched_rules.len(), 3);
-    assert!(everything.summary.starts_with("PROHIBITED: US -> RU: prohibited by us.genomic"));
+    assert!(
+        everything
+            .summary
+            .starts_with("PROHIBITED: US -> RU: prohibited by us.genomic")
+    );
 
-    let review_over_conditional = run(&flow("US", "RU", &["user.financial", "org.government"], 20_000));
+    let review_over_conditional = run(&flow(
+        "US",
+        "RU",
+        &["user.financial", "org.government"],
+        20_000,
+    ));
     assert_eq!(review_over_conditional.decision, Decision::ReviewRequired);
 }
 
@@ -217,7 +301,10 @@ fn a_leg_leaving_a_country_without_a_regime_needs_review() {
     let answer = run(&flow("BR", "US", &["user.contact"], 5));
     assert_eq!(answer.decision, Decision::ReviewRequired);
     assert_eq!(answer.legs_without_regime.len(), 1);
-    assert_eq!(answer.summary, "REVIEW_REQUIRED: BR -> US: no known regime for data leaving BR");
+    assert_eq!(
+        answer.summary,
+        "REVIEW_REQUIRED: BR -> US: no known regime for data leaving BR"
+    );
 
     let mut via_br = flow("SG", "US", &["user.contact"], 5);
     via_br.transit = vec!["BR".into()];
@@ -239,7 +326,10 @@ fn one_safeguard_of_any_of_meets_a_requirement_and_is_named() {
     assert_eq!(answer.decision, Decision::Permitted);
     assert!(answer.unmet_requirements.is_empty());
     assert_eq!(answer.met_requirements.len(), 1);
-    assert_eq!(answer.met_requirements[0].met_by.as_deref(), Some("cn_pi_certification"));
+    assert_eq!(
+        answer.met_requirements[0].met_by.as_deref(),
+        Some("cn_pi_certification")
+    );
 }
 
 #[test]
@@ -252,10 +342,18 @@ fn obligations_of_every_matched_rule_are_collected() {
         .iter()
         .map(|o| (o.obligation.to_string(), o.rule.rule_id.to_string()))
         .collect();
-    assert_eq!(obligations, pairs(&[("local_copy", "cn.ciio")]), "cn.volume is exempt for CIIOs");
+    assert_eq!(
+        obligations,
+        pairs(&[("local_copy", "cn.ciio")]),
+        "cn.volume is exempt for CIIOs"
+    );
 
     let volume = run(&flow("CN", "US", &["user.contact"], 200_000));
-    let ids: Vec<&str> = volume.obligations.iter().map(|o| o.obligation.as_ref()).collect();
+    let ids: Vec<&str> = volume
+        .obligations
+        .iter()
+        .map(|o| o.obligation.as_ref())
+        .collect();
     assert_eq!(ids, ["separate_consent", "impact_assessment"]);
 }
 
@@ -275,10 +373,22 @@ fn answers_record_revision_and_rule_set_versions() {
 
 #[test]
 fn the_same_input_gives_byte_identical_answers() {
-    let mut complex = flow("CN", "RU", &["user.financial", "user.contact", "org.government"], 500_000);
+    let mut complex = flow(
+        "CN",
+        "RU",
+        &["user.financial", "user.contact", "org.government"],
+        500_000,
+    );
     complex.transit = vec!["SG".into(), "US".into()];
-    let first = serde_saphyr::to_string(&assess(&snapshot(), &complex, now(), true).expect("valid")).expect("yaml");
-    let second = serde_saphyr::to_string(&assess(&snapshot(), &complex, now(), true).expect("valid")).expect("yaml");
+    let first =
+        serde_saphyr::to_string(&assess(&snapshot(), &complex, now(), true).expect("valid"))
+            .expect("yaml");
+    let second =
+        serde_saphyr::to_string(&assess(&snapshot(), &complex, now(), true).expect("valid"))
+            .expect("yaml");
     assert_eq!(first, second);
-    assert!(first.contains("onward: true"), "onward leg serialised: {first}");
+    assert!(
+        first.contains("onward: true"),
+        "onward leg serialised: {first}"
+    );
 }

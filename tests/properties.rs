@@ -27,7 +27,13 @@ const SAFEGUARDS: &[&str] = &[
     "cisa_security_requirements",
 ];
 const PURPOSES: &[&str] = &["", "hr_management", "marketing", "contract_performance"];
-const PROTECTIONS: &[&str] = &["", "none", "anonymized", "pseudonymized", "encrypted_in_use"];
+const PROTECTIONS: &[&str] = &[
+    "",
+    "none",
+    "anonymized",
+    "pseudonymized",
+    "encrypted_in_use",
+];
 
 fn strings(items: Vec<&str>) -> Vec<String> {
     items.into_iter().map(str::to_owned).collect()

@@ -7,7 +7,10 @@ use xborder::rules_io::{self, RuleFile};
 
 /// The fixture library with `path` replaced (or added) with `text`; returns the error lines.
 fn errors_with(path: &str, text: &str) -> Vec<String> {
-    let mut files: Vec<RuleFile> = common::files().into_iter().filter(|f| f.path != path).collect();
+    let mut files: Vec<RuleFile> = common::files()
+        .into_iter()
+        .filter(|f| f.path != path)
+        .collect();
     files.push(RuleFile {
         path: path.into(),
         text: text.into(),
@@ -28,20 +31,32 @@ fn rule(extra: &str) -> String {
 
 #[test]
 fn the_fixture_library_is_valid() {
-    assert_eq!(errors_with("jurisdictions/SG.yaml", common::SG), Vec::<String>::new());
+    assert_eq!(
+        errors_with("jurisdictions/SG.yaml", common::SG),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn syntax_error() {
-    let errors = errors_with("jurisdictions/SG.yaml", "jurisdiction: SG\nname: \"unterminated\nrules: []\n");
+    let errors = errors_with(
+        "jurisdictions/SG.yaml",
+        "jurisdiction: SG\nname: \"unterminated\nrules: []\n",
+    );
     assert_eq!(errors, ["rules/jurisdictions/SG.yaml:2:7: unclosed quote"]);
 }
 
 #[test]
 fn unknown_field() {
-    let errors = errors_with("jurisdictions/SG.yaml", &rule("    effect: permit\n    colour: blue\n"));
+    let errors = errors_with(
+        "jurisdictions/SG.yaml",
+        &rule("    effect: permit\n    colour: blue\n"),
+    );
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].starts_with("rules/jurisdictions/SG.yaml:9:5: "), "{errors:?}");
+    assert!(
+        errors[0].starts_with("rules/jurisdictions/SG.yaml:9:5: "),
+        "{errors:?}"
+    );
     assert!(errors[0].contains("unknown field `colour`"), "{errors:?}");
 }
 
@@ -53,7 +68,9 @@ fn unknown_country_code() {
     );
     assert_eq!(
         errors,
-        ["rules/jurisdictions/SG.yaml:9:34: `XX` is neither an ISO 3166-1 alpha-2 country code nor `group:NAME`"]
+        [
+            "rules/jurisdictions/SG.yaml:9:34: `XX` is neither an ISO 3166-1 alpha-2 country code nor `group:NAME`"
+        ]
     );
 }
 
@@ -63,7 +80,10 @@ fn unknown_group() {
         "jurisdictions/SG.yaml",
         &rule("    effect: permit\n    when:\n      destinations_not_in: [group:asean]\n"),
     );
-    assert_eq!(errors, ["rules/jurisdictions/SG.yaml:10:29: unknown country group `asean`"]);
+    assert_eq!(
+        errors,
+        ["rules/jurisdictions/SG.yaml:10:29: unknown country group `asean`"]
+    );
 }
 
 #[test]
@@ -114,7 +134,10 @@ fn duplicate_rule_ids() {
         rule("    effect: permit\n")
     );
     let errors = errors_with("jurisdictions/SG.yaml", &text);
-    assert_eq!(errors, ["rules/jurisdictions/SG.yaml:9:9: duplicate rule id `sg.a` (first at rules[0])"]);
+    assert_eq!(
+        errors,
+        ["rules/jurisdictions/SG.yaml:9:9: duplicate rule id `sg.a` (first at rules[0])"]
+    );
 }
 
 #[test]
@@ -125,7 +148,9 @@ fn min_subjects_not_below_max_subjects() {
     );
     assert_eq!(
         errors,
-        ["rules/jurisdictions/SG.yaml:9:26: `min_subjects` (1000) must be below `max_subjects` (10)"]
+        [
+            "rules/jurisdictions/SG.yaml:9:26: `min_subjects` (1000) must be below `max_subjects` (10)"
+        ]
     );
 }
 
@@ -133,25 +158,36 @@ fn min_subjects_not_below_max_subjects() {
 fn effective_until_before_effective_from() {
     let errors = errors_with(
         "jurisdictions/SG.yaml",
-        &rule("    effect: permit\n    effective_from: 2025-01-01\n    effective_until: 2024-01-01\n"),
+        &rule(
+            "    effect: permit\n    effective_from: 2025-01-01\n    effective_until: 2024-01-01\n",
+        ),
     );
     assert_eq!(
         errors,
-        ["rules/jurisdictions/SG.yaml:10:22: `effective_until` (2024-01-01) must be after `effective_from` (2025-01-01)"]
+        [
+            "rules/jurisdictions/SG.yaml:10:22: `effective_until` (2024-01-01) must be after `effective_from` (2025-01-01)"
+        ]
     );
 }
 
 #[test]
 fn require_with_empty_any_of() {
-    let errors = errors_with("jurisdictions/SG.yaml", &rule("    effect: require\n    any_of: []\n"));
+    let errors = errors_with(
+        "jurisdictions/SG.yaml",
+        &rule("    effect: require\n    any_of: []\n"),
+    );
     assert_eq!(
         errors,
-        ["rules/jurisdictions/SG.yaml:9:13: a `require` rule needs at least one mechanism in `any_of`"]
+        [
+            "rules/jurisdictions/SG.yaml:9:13: a `require` rule needs at least one mechanism in `any_of`"
+        ]
     );
     let missing = errors_with("jurisdictions/SG.yaml", &rule("    effect: require\n"));
     assert_eq!(
         missing,
-        ["rules/jurisdictions/SG.yaml:4:5: a `require` rule needs at least one mechanism in `any_of`"]
+        [
+            "rules/jurisdictions/SG.yaml:4:5: a `require` rule needs at least one mechanism in `any_of`"
+        ]
     );
 }
 
@@ -166,16 +202,24 @@ fn bloc_covers_an_unknown_group_or_code() {
             "rules/jurisdictions/EU.yaml:4:24: `QQ` is neither an ISO 3166-1 alpha-2 country code nor `group:NAME`",
         ]
     );
-    let no_covers = errors_with("jurisdictions/EU.yaml", &common::EU.replace("covers: [group:eu_eea]\n", ""));
+    let no_covers = errors_with(
+        "jurisdictions/EU.yaml",
+        &common::EU.replace("covers: [group:eu_eea]\n", ""),
+    );
     assert_eq!(
         no_covers,
-        ["rules/jurisdictions/EU.yaml:2:15: `EU` is not an ISO 3166-1 country code; a bloc rule set must list the countries it `covers`"]
+        [
+            "rules/jurisdictions/EU.yaml:2:15: `EU` is not an ISO 3166-1 country code; a bloc rule set must list the countries it `covers`"
+        ]
     );
 }
 
 #[test]
 fn group_with_unknown_member_and_wrong_file_name() {
-    let errors = errors_with("groups/concern.yaml", "name: concerns\nmembers: [CN, RU, SU]\n");
+    let errors = errors_with(
+        "groups/concern.yaml",
+        "name: concerns\nmembers: [CN, RU, SU]\n",
+    );
     assert_eq!(
         errors,
         [
@@ -191,10 +235,15 @@ fn group_with_unknown_member_and_wrong_file_name() {
 
 #[test]
 fn vocabulary_id_defined_twice() {
-    let errors = errors_with("vocabulary/extra.yaml", "mechanisms:\n  consent: Again\n  handshake: New\n");
+    let errors = errors_with(
+        "vocabulary/extra.yaml",
+        "mechanisms:\n  consent: Again\n  handshake: New\n",
+    );
     assert_eq!(
         errors,
-        ["rules/vocabulary/extra.yaml:2:12: mechanism `consent` is defined twice (first in rules/vocabulary/core.yaml)"]
+        [
+            "rules/vocabulary/extra.yaml:2:12: mechanism `consent` is defined twice (first in rules/vocabulary/core.yaml)"
+        ]
     );
 }
 

@@ -54,7 +54,11 @@ fn scenario_files() -> BTreeMap<String, Vec<Scenario>> {
             let text = std::fs::read_to_string(&path).expect("readable scenario file");
             let scenarios: Vec<Scenario> = serde_saphyr::from_str(&text)
                 .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            let stem = path.file_stem().expect("file stem").to_string_lossy().into_owned();
+            let stem = path
+                .file_stem()
+                .expect("file stem")
+                .to_string_lossy()
+                .into_owned();
             files.insert(stem, scenarios);
         }
     }
@@ -63,12 +67,14 @@ fn scenario_files() -> BTreeMap<String, Vec<Scenario>> {
 
 fn library_snapshot(dir: &Path) -> Snapshot {
     let library = rules_io::load_dir(dir).unwrap_or_else(|error| panic!("rule library:\n{error}"));
-    Snapshot::from_library(&library, 1)
+    Snapshot::from_library(&library, 1, Timestamp::UNIX_EPOCH)
 }
 
 /// Checks one scenario; returns what differs from the expectation.
 fn check(snapshot: &Snapshot, scenario: &Scenario) -> Vec<String> {
-    let at = scenario.at.unwrap_or_else(|| DEFAULT_AT.parse().expect("valid default time"));
+    let at = scenario
+        .at
+        .unwrap_or_else(|| DEFAULT_AT.parse().expect("valid default time"));
     let answer = match assess(snapshot, &scenario.flow, at, false) {
         Ok(answer) => answer,
         Err(error) => return vec![format!("flow rejected: {error}")],
@@ -91,12 +97,20 @@ fn check(snapshot: &Snapshot, scenario: &Scenario) -> Vec<String> {
         }
     }
     if let Some(obligations) = &scenario.expect.obligations {
-        let actual: BTreeSet<String> = answer.obligations.iter().map(|o| o.obligation.to_string()).collect();
+        let actual: BTreeSet<String> = answer
+            .obligations
+            .iter()
+            .map(|o| o.obligation.to_string())
+            .collect();
         if &actual != obligations {
             problems.push(format!("obligations {actual:?} (expected {obligations:?})"));
         }
     }
-    let matched: BTreeSet<String> = answer.matched_rules.iter().map(|m| m.rule.rule_id.to_string()).collect();
+    let matched: BTreeSet<String> = answer
+        .matched_rules
+        .iter()
+        .map(|m| m.rule.rule_id.to_string())
+        .collect();
     for id in &scenario.expect.matched {
         if !matched.contains(id) {
             problems.push(format!("rule {id} did not match (matched: {matched:?})"));
@@ -118,13 +132,22 @@ fn scenarios_hold() {
     for (file, scenarios) in scenario_files() {
         for scenario in &scenarios {
             count += 1;
-            assert!(!scenario.why.trim().is_empty(), "{file}: `{}` must say why", scenario.name);
+            assert!(
+                !scenario.why.trim().is_empty(),
+                "{file}: `{}` must say why",
+                scenario.name
+            );
             for problem in check(&snapshot, scenario) {
                 failures.push(format!("{file}.yaml: {}: {problem}", scenario.name));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {count} scenarios failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} scenarios failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     println!("{count} scenarios hold");
 }
 
@@ -135,9 +158,16 @@ fn every_jurisdiction_has_enough_scenarios() {
     let total: usize = files.values().map(Vec::len).sum();
     assert!(total >= 150, "{total} scenarios; at least 150 are required");
     for jurisdiction in library.rule_sets.keys() {
-        let needed = if ["CN", "US", "JP", "EU"].contains(&jurisdiction.as_str()) { 15 } else { 5 };
+        let needed = if ["CN", "US", "JP", "EU"].contains(&jurisdiction.as_str()) {
+            15
+        } else {
+            5
+        };
         let have = files.get(jurisdiction).map_or(0, Vec::len);
-        assert!(have >= needed, "{jurisdiction}: {have} scenarios, at least {needed} required");
+        assert!(
+            have >= needed,
+            "{jurisdiction}: {have} scenarios, at least {needed} required"
+        );
     }
 }
 
@@ -145,5 +175,8 @@ fn every_jurisdiction_has_enough_scenarios() {
 fn the_embedded_library_is_the_one_on_disk() {
     let on_disk = rules_io::load_dir(&root().join("deploy/rules")).expect("valid library on disk");
     let embedded = rules_io::embedded().expect("valid embedded library");
-    assert_eq!(embedded, on_disk, "rebuild: the embedded rules differ from deploy/rules");
+    assert_eq!(
+        embedded, on_disk,
+        "rebuild: the embedded rules differ from deploy/rules"
+    );
 }

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
 use crate::model::country::SLOTS;
 use crate::model::{CountryCode, Library, Vocabulary};
 
@@ -20,6 +23,11 @@ pub struct Snapshot {
     pub groups: Groups,
     /// Rule sets by jurisdiction.
     pub rule_sets: BTreeMap<String, Arc<CompiledRuleSet>>,
+    /// The time up to which rules' effective dates are accounted for by committed changes:
+    /// the store commits a `BECAME_EFFECTIVE` change when a date passes and moves this on.
+    pub effective_as_of: Timestamp,
+    /// The first `effective_from` / `effective_until` moment after `effective_as_of`.
+    pub next_boundary: Option<Timestamp>,
     /// For each country index, the rule sets applying to data leaving it, by jurisdiction.
     applicable: Vec<Vec<Arc<CompiledRuleSet>>>,
 }
@@ -28,6 +36,7 @@ impl Snapshot {
     /// Builds a snapshot from compiled parts.
     pub fn new(
         revision: u64,
+        effective_as_of: Timestamp,
         vocabulary: Arc<Vocabulary>,
         groups: Groups,
         rule_sets: BTreeMap<String, Arc<CompiledRuleSet>>,
@@ -38,17 +47,28 @@ impl Snapshot {
                 applicable[country.index()].push(Arc::clone(rule_set));
             }
         }
+        let next_boundary = rule_sets
+            .values()
+            .flat_map(|rule_set| rule_set.rules.iter())
+            .flat_map(|rule| [rule.effective_from, rule.effective_until])
+            .flatten()
+            .filter_map(|date| date.to_zoned(TimeZone::UTC).ok().map(|moment| moment.timestamp()))
+            .filter(|moment| *moment > effective_as_of)
+            .min();
         Self {
             revision,
             vocabulary,
             groups,
             rule_sets,
+            effective_as_of,
+            next_boundary,
             applicable,
         }
     }
 
-    /// Compiles a validated library, every entry at version 1.
-    pub fn from_library(library: &Library, revision: u64) -> Self {
+    /// Compiles a validated library, every entry at version 1, with effective dates
+    /// accounted for up to `effective_as_of`.
+    pub fn from_library(library: &Library, revision: u64, effective_as_of: Timestamp) -> Self {
         let vocabulary = Arc::new(Vocabulary::new(library.vocabulary.clone()));
         let groups: Groups = library
             .groups
@@ -69,7 +89,7 @@ impl Snapshot {
                 (jurisdiction.clone(), Arc::new(compiled))
             })
             .collect();
-        Self::new(revision, vocabulary, groups, rule_sets)
+        Self::new(revision, effective_as_of, vocabulary, groups, rule_sets)
     }
 
     /// The rule sets that apply to data leaving `country`, in jurisdiction order.

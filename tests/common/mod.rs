@@ -8,8 +8,14 @@ use xborder::model::Flow;
 use xborder::rules_io::{self, RuleFile};
 
 pub const GROUPS: &[(&str, &str)] = &[
-    ("groups/eu_eea.yaml", "name: eu_eea\nmembers: [FR, DE, IE]\n"),
-    ("groups/eu_adequate.yaml", "name: eu_adequate\nmembers: [CH, JP]\n"),
+    (
+        "groups/eu_eea.yaml",
+        "name: eu_eea\nmembers: [FR, DE, IE]\n",
+    ),
+    (
+        "groups/eu_adequate.yaml",
+        "name: eu_adequate\nmembers: [CH, JP]\n",
+    ),
     ("groups/concern.yaml", "name: concern\nmembers: [CN, RU]\n"),
 ];
 
@@ -161,9 +167,16 @@ pub fn files() -> Vec<RuleFile> {
 
 pub fn snapshot_of(files: &[RuleFile]) -> Snapshot {
     let library = rules_io::load(files, "").unwrap_or_else(|errors| {
-        panic!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     });
-    Snapshot::from_library(&library, 7)
+    Snapshot::from_library(&library, 7, Timestamp::UNIX_EPOCH)
 }
 
 pub fn snapshot() -> Snapshot {

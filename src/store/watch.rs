@@ -1,0 +1,85 @@
+//! Watchers: cursors into the change log, woken by the head-revision signal. A watcher holds
+//! no buffer: however slow, it costs its cursor and catches up from history. Only a watcher
+//! that falls behind compaction is ended, with the revision to resume from.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::Store;
+use super::error::StoreError;
+use super::event::ChangeEvent;
+use super::history::Next;
+
+/// Why a watcher stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WatchError {
+    /// The watcher fell behind compaction: events from `resume_from` are gone.
+    #[error("watcher fell behind compaction: revision {resume_from} is gone, the oldest retained revision is {oldest}")]
+    Compacted {
+        /// The next revision the watcher needed.
+        resume_from: u64,
+        /// The oldest retained revision.
+        oldest: u64,
+    },
+    /// The store is gone.
+    #[error("the store has shut down")]
+    Closed,
+}
+
+/// A cursor over the change log for a set of jurisdictions (empty = all).
+#[derive(Debug)]
+pub struct Watcher {
+    store: Arc<Store>,
+    jurisdictions: Vec<String>,
+    next: u64,
+    head: watch::Receiver<u64>,
+}
+
+impl Watcher {
+    pub(crate) fn new(store: Arc<Store>, jurisdictions: Vec<String>, next: u64) -> Self {
+        let head = store.head_signal.subscribe();
+        Self {
+            store,
+            jurisdictions,
+            next,
+            head,
+        }
+    }
+
+    /// The next revision this watcher will look at: a reconnecting client resumes here.
+    pub fn next_revision(&self) -> u64 {
+        self.next
+    }
+
+    /// The next matching event that is already committed, without waiting.
+    pub fn try_next(&mut self) -> Result<Option<Arc<ChangeEvent>>, WatchError> {
+        let found = self.store.read_history().next_matching(self.next, &self.jurisdictions);
+        match found {
+            Ok(Next::Event(event)) => {
+                self.next = event.revision + 1;
+                Ok(Some(event))
+            }
+            Ok(Next::UpToDate(head)) => {
+                self.next = head + 1;
+                Ok(None)
+            }
+            Err(StoreError::Compacted { oldest, .. }) => Err(WatchError::Compacted {
+                resume_from: self.next,
+                oldest,
+            }),
+            Err(_) => Err(WatchError::Closed),
+        }
+    }
+
+    /// Waits for the next matching event.
+    pub async fn next(&mut self) -> Result<Arc<ChangeEvent>, WatchError> {
+        loop {
+            if let Some(event) = self.try_next()? {
+                return Ok(event);
+            }
+            let wanted = self.next;
+            self.head.wait_for(|head| *head >= wanted).await.map_err(|_| WatchError::Closed)?;
+        }
+    }
+}
