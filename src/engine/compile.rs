@@ -8,7 +8,8 @@ use jiff::civil::Date;
 
 use crate::model::rule::{GROUP_PREFIX, SET_PREFIX};
 use crate::model::{
-    Conditions, CountryCode, CountryGroup, CountrySet, Effect, IdSet, Kind, Rule, RuleSet, Vocabulary,
+    Conditions, CountryCode, CountryGroup, CountrySet, Effect, IdSet, Kind, Rule, RuleSet,
+    Vocabulary,
 };
 
 /// A country group at one version, with its members as a bitset.
@@ -114,13 +115,17 @@ impl CompiledRuleSet {
         if let Some(own) = CountryCode::parse_assigned(&source.jurisdiction) {
             applies_to.insert(own);
         }
-        let reusable = previous.filter(|previous| previous.source.category_sets == source.category_sets);
+        let reusable =
+            previous.filter(|previous| previous.source.category_sets == source.category_sets);
         let rules = source
             .rules
             .iter()
             .map(|rule| {
                 let reused = reusable.and_then(|previous| {
-                    previous.rules.iter().find(|compiled| Arc::ptr_eq(&compiled.source, rule))
+                    previous
+                        .rules
+                        .iter()
+                        .find(|compiled| Arc::ptr_eq(&compiled.source, rule))
                 });
                 match reused {
                     Some(compiled) => Arc::clone(compiled),
@@ -172,10 +177,22 @@ impl Resolver<'_> {
             citation: rule.citation.as_str().into(),
             effect: rule.effect,
             any_of: self.ids(Kind::Mechanism, &rule.any_of),
-            any_of_names: rule.any_of.iter().map(|name| Arc::from(name.as_str())).collect(),
-            obligations: rule.obligations.iter().map(|name| Arc::from(name.as_str())).collect(),
+            any_of_names: rule
+                .any_of
+                .iter()
+                .map(|name| Arc::from(name.as_str()))
+                .collect(),
+            obligations: rule
+                .obligations
+                .iter()
+                .map(|name| Arc::from(name.as_str()))
+                .collect(),
             when: self.conditions(&rule.when),
-            unless: rule.unless.iter().map(|block| self.conditions(block)).collect(),
+            unless: rule
+                .unless
+                .iter()
+                .map(|block| self.conditions(block))
+                .collect(),
             effective_from: rule.effective_from,
             effective_until: rule.effective_until,
         }

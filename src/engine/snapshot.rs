@@ -52,7 +52,11 @@ impl Snapshot {
             .flat_map(|rule_set| rule_set.rules.iter())
             .flat_map(|rule| [rule.effective_from, rule.effective_until])
             .flatten()
-            .filter_map(|date| date.to_zoned(TimeZone::UTC).ok().map(|moment| moment.timestamp()))
+            .filter_map(|date| {
+                date.to_zoned(TimeZone::UTC)
+                    .ok()
+                    .map(|moment| moment.timestamp())
+            })
             .filter(|moment| *moment > effective_as_of)
             .min();
         Self {
@@ -84,8 +88,13 @@ impl Snapshot {
             .rule_sets
             .iter()
             .map(|(jurisdiction, rule_set)| {
-                let compiled =
-                    CompiledRuleSet::compile(Arc::new(rule_set.clone()), 1, &vocabulary, &groups, None);
+                let compiled = CompiledRuleSet::compile(
+                    Arc::new(rule_set.clone()),
+                    1,
+                    &vocabulary,
+                    &groups,
+                    None,
+                );
                 (jurisdiction.clone(), Arc::new(compiled))
             })
             .collect();

@@ -40,7 +40,11 @@ pub(crate) struct History {
 
 impl History {
     /// A history whose base revision `head` holds `initial` values.
-    pub(crate) fn new(head: u64, limit: u64, initial: impl IntoIterator<Item = (Key, u64, Value)>) -> Self {
+    pub(crate) fn new(
+        head: u64,
+        limit: u64,
+        initial: impl IntoIterator<Item = (Key, u64, Value)>,
+    ) -> Self {
         let chains = initial
             .into_iter()
             .map(|(key, version, value)| {
@@ -87,7 +91,11 @@ impl History {
     }
 
     /// Appends the event of revision `head + 1` with the values it installs, then compacts.
-    pub(crate) fn append(&mut self, event: Arc<ChangeEvent>, values: Vec<(Key, u64, Option<Value>)>) {
+    pub(crate) fn append(
+        &mut self,
+        event: Arc<ChangeEvent>,
+        values: Vec<(Key, u64, Option<Value>)>,
+    ) {
         debug_assert_eq!(event.revision, self.head + 1);
         self.head = event.revision;
         for (key, version, value) in values {
@@ -101,7 +109,11 @@ impl History {
         self.events.push_back(event);
         while self.head - self.oldest + 1 > self.limit {
             self.oldest += 1;
-            while self.events.front().is_some_and(|event| event.revision < self.oldest) {
+            while self
+                .events
+                .front()
+                .is_some_and(|event| event.revision < self.oldest)
+            {
                 if let Some(popped) = self.events.pop_front() {
                     self.prune(&popped);
                 }
@@ -114,7 +126,9 @@ impl History {
         let touched = std::iter::once(popped.key.clone())
             .chain(popped.jurisdictions.iter().map(|j| Key::RuleSet(j.clone())));
         for key in touched {
-            let Some(chain) = self.chains.get_mut(&key) else { continue };
+            let Some(chain) = self.chains.get_mut(&key) else {
+                continue;
+            };
             while chain.len() > 1 && chain[1].revision <= self.oldest {
                 chain.pop_front();
             }
@@ -150,11 +164,16 @@ impl History {
     /// The event of `revision`, if it is retained (the base revision has none).
     pub(crate) fn event(&self, revision: u64) -> Option<&Arc<ChangeEvent>> {
         let first = self.events.front()?.revision;
-        self.events.get(usize::try_from(revision.checked_sub(first)?).ok()?)
+        self.events
+            .get(usize::try_from(revision.checked_sub(first)?).ok()?)
     }
 
     /// The first event at or after `from` that concerns `jurisdictions` (empty = all).
-    pub(crate) fn next_matching(&self, from: u64, jurisdictions: &[String]) -> Result<Next, StoreError> {
+    pub(crate) fn next_matching(
+        &self,
+        from: u64,
+        jurisdictions: &[String],
+    ) -> Result<Next, StoreError> {
         if from < self.oldest {
             return Err(StoreError::Compacted {
                 requested: from,

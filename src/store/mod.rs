@@ -91,13 +91,20 @@ impl Store {
         let initial = snapshot
             .rule_sets
             .iter()
-            .map(|(j, rule_set)| (Key::RuleSet(j.clone()), rule_set.version, Value::RuleSet(Arc::clone(rule_set))))
-            .chain(
-                snapshot
-                    .groups
-                    .iter()
-                    .map(|(name, group)| (Key::Group(name.clone()), group.version, Value::Group(Arc::clone(group)))),
-            );
+            .map(|(j, rule_set)| {
+                (
+                    Key::RuleSet(j.clone()),
+                    rule_set.version,
+                    Value::RuleSet(Arc::clone(rule_set)),
+                )
+            })
+            .chain(snapshot.groups.iter().map(|(name, group)| {
+                (
+                    Key::Group(name.clone()),
+                    group.version,
+                    Value::Group(Arc::clone(group)),
+                )
+            }));
         let history = History::new(snapshot.revision, history_revisions, initial);
         Arc::new(Self {
             head_signal: tokio::sync::watch::Sender::new(snapshot.revision),
@@ -162,11 +169,21 @@ impl Store {
         }
         // An old revision's effective dates are evaluated as written: no clamping.
         let vocabulary = Arc::clone(&head.vocabulary);
-        Ok(Arc::new(Snapshot::new(revision, Timestamp::MAX, vocabulary, groups, rule_sets)))
+        Ok(Arc::new(Snapshot::new(
+            revision,
+            Timestamp::MAX,
+            vocabulary,
+            groups,
+            rule_sets,
+        )))
     }
 
     /// A rule set at the head, a revision or a version, with the revision it was read at.
-    pub fn rule_set(&self, jurisdiction: &str, at: At) -> Result<(Arc<CompiledRuleSet>, u64), StoreError> {
+    pub fn rule_set(
+        &self,
+        jurisdiction: &str,
+        at: At,
+    ) -> Result<(Arc<CompiledRuleSet>, u64), StoreError> {
         let key = Key::RuleSet(jurisdiction.to_owned());
         let (value, revision) = self.read(&key, at)?;
         match value {
@@ -219,11 +236,13 @@ impl Store {
         let history = self.read_history();
         let mut records: Vec<VersionRecord> = Vec::new();
         for link in history.chain(&key) {
-            let event = history.event(link.revision).filter(|event| event.key == key);
+            let event = history
+                .event(link.revision)
+                .filter(|event| event.key == key);
             let kind = event.map(|event| event.kind);
-            let is_new = records
-                .last()
-                .is_none_or(|last| last.version != link.version || kind == Some(ChangeKind::Deleted));
+            let is_new = records.last().is_none_or(|last| {
+                last.version != link.version || kind == Some(ChangeKind::Deleted)
+            });
             if is_new && kind != Some(ChangeKind::GroupUpdated) {
                 records.push(VersionRecord {
                     version: link.version,
@@ -252,7 +271,11 @@ impl Store {
     }
 
     /// Deletes a rule set at `expected_version`.
-    pub fn delete_rule_set(&self, jurisdiction: &str, expected_version: u64) -> Result<WriteOutcome, StoreError> {
+    pub fn delete_rule_set(
+        &self,
+        jurisdiction: &str,
+        expected_version: u64,
+    ) -> Result<WriteOutcome, StoreError> {
         let writer = self.lock_writer();
         let change = write::delete_rule_set(&self.snapshot(), jurisdiction, expected_version)?;
         self.commit(&writer, change, false)
@@ -271,7 +294,12 @@ impl Store {
     }
 
     /// Decides the next revision for a prepared change and installs it.
-    fn commit(&self, writer: &MutexGuard<'_, ()>, change: Change, validate_only: bool) -> Result<WriteOutcome, StoreError> {
+    fn commit(
+        &self,
+        writer: &MutexGuard<'_, ()>,
+        change: Change,
+        validate_only: bool,
+    ) -> Result<WriteOutcome, StoreError> {
         let head = self.head();
         if validate_only {
             return Ok(WriteOutcome {
@@ -357,7 +385,11 @@ impl Store {
 
     /// A watcher of `jurisdictions` (empty = all) from `start_revision` (inclusive; 0 = only
     /// changes after now).
-    pub fn watch(self: &Arc<Self>, jurisdictions: Vec<String>, start_revision: u64) -> Result<Watcher, StoreError> {
+    pub fn watch(
+        self: &Arc<Self>,
+        jurisdictions: Vec<String>,
+        start_revision: u64,
+    ) -> Result<Watcher, StoreError> {
         let history = self.read_history();
         let head = history.head();
         let next = match start_revision {
@@ -368,7 +400,12 @@ impl Store {
                     oldest: history.oldest(),
                 });
             }
-            start if start > head + 1 => return Err(StoreError::FutureRevision { requested: start, head }),
+            start if start > head + 1 => {
+                return Err(StoreError::FutureRevision {
+                    requested: start,
+                    head,
+                });
+            }
             start => start,
         };
         drop(history);

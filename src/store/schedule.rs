@@ -22,7 +22,7 @@ impl Store {
             let next = self.snapshot().next_boundary;
             tokio::select! {
                 () = &mut shutdown => return,
-                () = sleep_until(&*self, next) => {
+                () = sleep_until(&self, next) => {
                     if let Some(boundary) = next {
                         self.commit_boundary(boundary);
                     }
@@ -87,7 +87,9 @@ impl Store {
             .into_iter()
             .filter_map(|change| {
                 let revision = self.snapshot().revision + 1;
-                self.install_locked(&writer, revision, change).ok().map(|event| event.revision)
+                self.install_locked(&writer, revision, change)
+                    .ok()
+                    .map(|event| event.revision)
             })
             .collect()
     }

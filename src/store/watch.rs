@@ -15,7 +15,9 @@ use super::history::Next;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WatchError {
     /// The watcher fell behind compaction: events from `resume_from` are gone.
-    #[error("watcher fell behind compaction: revision {resume_from} is gone, the oldest retained revision is {oldest}")]
+    #[error(
+        "watcher fell behind compaction: revision {resume_from} is gone, the oldest retained revision is {oldest}"
+    )]
     Compacted {
         /// The next revision the watcher needed.
         resume_from: u64,
@@ -54,7 +56,10 @@ impl Watcher {
 
     /// The next matching event that is already committed, without waiting.
     pub fn try_next(&mut self) -> Result<Option<Arc<ChangeEvent>>, WatchError> {
-        let found = self.store.read_history().next_matching(self.next, &self.jurisdictions);
+        let found = self
+            .store
+            .read_history()
+            .next_matching(self.next, &self.jurisdictions);
         match found {
             Ok(Next::Event(event)) => {
                 self.next = event.revision + 1;
@@ -79,7 +84,10 @@ impl Watcher {
                 return Ok(event);
             }
             let wanted = self.next;
-            self.head.wait_for(|head| *head >= wanted).await.map_err(|_| WatchError::Closed)?;
+            self.head
+                .wait_for(|head| *head >= wanted)
+                .await
+                .map_err(|_| WatchError::Closed)?;
         }
     }
 }

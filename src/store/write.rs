@@ -44,14 +44,24 @@ fn check_version(key: &Key, expected: u64, current: u64) -> Result<(), StoreErro
 }
 
 /// Prepares creating (`expected_version` 0) or replacing a rule set.
-pub fn put_rule_set(head: &Snapshot, mut rule_set: RuleSet, expected_version: u64) -> Result<Change, StoreError> {
+pub fn put_rule_set(
+    head: &Snapshot,
+    mut rule_set: RuleSet,
+    expected_version: u64,
+) -> Result<Change, StoreError> {
     let key = Key::RuleSet(rule_set.jurisdiction.clone());
-    let violations = validate::rule_set(&rule_set, &head.vocabulary, &|name| head.groups.contains_key(name));
+    let violations = validate::rule_set(&rule_set, &head.vocabulary, &|name| {
+        head.groups.contains_key(name)
+    });
     if !violations.is_empty() {
         return Err(StoreError::Invalid { key, violations });
     }
     let current = head.rule_sets.get(&rule_set.jurisdiction);
-    check_version(&key, expected_version, current.map_or(0, |current| current.version))?;
+    check_version(
+        &key,
+        expected_version,
+        current.map_or(0, |current| current.version),
+    )?;
     let mut diff = Diff::default();
     if let Some(current) = current {
         for rule in &mut rule_set.rules {
@@ -82,18 +92,30 @@ pub fn put_rule_set(head: &Snapshot, mut rule_set: RuleSet, expected_version: u6
     );
     let jurisdiction = compiled.jurisdiction.to_string();
     Ok(Change {
-        kind: if current.is_some() { ChangeKind::Updated } else { ChangeKind::Created },
+        kind: if current.is_some() {
+            ChangeKind::Updated
+        } else {
+            ChangeKind::Created
+        },
         version,
         diff,
         jurisdictions: vec![jurisdiction],
-        values: vec![(key.clone(), version, Some(Value::RuleSet(Arc::new(compiled))))],
+        values: vec![(
+            key.clone(),
+            version,
+            Some(Value::RuleSet(Arc::new(compiled))),
+        )],
         key,
         effective_as_of: None,
     })
 }
 
 /// Prepares deleting a rule set at `expected_version`.
-pub fn delete_rule_set(head: &Snapshot, jurisdiction: &str, expected_version: u64) -> Result<Change, StoreError> {
+pub fn delete_rule_set(
+    head: &Snapshot,
+    jurisdiction: &str,
+    expected_version: u64,
+) -> Result<Change, StoreError> {
     let key = Key::RuleSet(jurisdiction.to_owned());
     let Some(current) = head.rule_sets.get(jurisdiction) else {
         return Err(StoreError::NotFound { key });
@@ -103,7 +125,12 @@ pub fn delete_rule_set(head: &Snapshot, jurisdiction: &str, expected_version: u6
         kind: ChangeKind::Deleted,
         version: current.version,
         diff: Diff {
-            removed: current.source.rules.iter().map(|rule| rule.id.clone()).collect(),
+            removed: current
+                .source
+                .rules
+                .iter()
+                .map(|rule| rule.id.clone())
+                .collect(),
             ..Diff::default()
         },
         jurisdictions: vec![jurisdiction.to_owned()],
@@ -115,20 +142,37 @@ pub fn delete_rule_set(head: &Snapshot, jurisdiction: &str, expected_version: u6
 
 /// Prepares creating or replacing a country group; every rule set referencing it is
 /// recompiled against the new members (at its current version).
-pub fn put_group(head: &Snapshot, group: CountryGroup, expected_version: u64) -> Result<Change, StoreError> {
+pub fn put_group(
+    head: &Snapshot,
+    group: CountryGroup,
+    expected_version: u64,
+) -> Result<Change, StoreError> {
     let key = Key::Group(group.name.clone());
     let violations = validate::group(&group);
     if !violations.is_empty() {
         return Err(StoreError::Invalid { key, violations });
     }
     let current = head.groups.get(&group.name);
-    check_version(&key, expected_version, current.map_or(0, |current| current.version))?;
+    check_version(
+        &key,
+        expected_version,
+        current.map_or(0, |current| current.version),
+    )?;
     let version = expected_version + 1;
     let new_group = Arc::new(Group::new(Arc::new(group), version));
     let old_members = current.map(|current| current.members).unwrap_or_default();
     let diff = Diff {
-        added: new_group.members.iter().filter(|c| !old_members.contains(*c)).map(|c| c.to_string()).collect(),
-        removed: old_members.iter().filter(|c| !new_group.members.contains(*c)).map(|c| c.to_string()).collect(),
+        added: new_group
+            .members
+            .iter()
+            .filter(|c| !old_members.contains(*c))
+            .map(|c| c.to_string())
+            .collect(),
+        removed: old_members
+            .iter()
+            .filter(|c| !new_group.members.contains(*c))
+            .map(|c| c.to_string())
+            .collect(),
         modified: Vec::new(),
     };
     let mut groups = head.groups.clone();
