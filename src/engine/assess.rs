@@ -80,16 +80,18 @@ fn legs(route: &[crate::model::CountryCode]) -> impl Iterator<Item = Leg> + '_ {
 
 /// Whether `rule` matches on `leg`; otherwise the first failing condition's path.
 fn evaluate(rule: &CompiledRule, flow: &ValidFlow, leg: Leg, today: Date) -> Result<(), String> {
-    if rule.effective_from.is_some_and(|from| today < from) {
+    let matcher = &rule.matcher;
+    if matcher.effective_from.is_some_and(|from| today < from) {
         return Err("effective_from".into());
     }
-    if rule.effective_until.is_some_and(|until| today >= until) {
+    if matcher.effective_until.is_some_and(|until| today >= until) {
         return Err("effective_until".into());
     }
-    if let Err(condition) = holds(&rule.when, flow, leg) {
+    if let Err(condition) = holds(&matcher.when, flow, leg) {
         return Err(format!("when.{condition}"));
     }
     match rule
+        .matcher
         .unless
         .iter()
         .position(|block| holds(block, flow, leg).is_ok())
@@ -210,7 +212,7 @@ impl Answer {
             }
         };
         self.decision = self.decision.max(severity);
-        for obligation in &rule.obligations {
+        for obligation in rule.obligations.iter() {
             self.obligations.push(Obligation {
                 obligation: Arc::clone(obligation),
                 rule: reference.clone(),

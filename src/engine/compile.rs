@@ -57,6 +57,16 @@ pub(crate) struct CompiledConditions {
     pub(crate) exporter_false: IdSet,
 }
 
+/// When a rule applies: its conditions and effective window, shared between versions of
+/// the rule that change only its text.
+#[derive(Debug, Clone)]
+pub(crate) struct Matcher {
+    pub(crate) when: CompiledConditions,
+    pub(crate) unless: Vec<CompiledConditions>,
+    pub(crate) effective_from: Option<Date>,
+    pub(crate) effective_until: Option<Date>,
+}
+
 /// A rule ready for evaluation.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledRule {
@@ -66,13 +76,10 @@ pub(crate) struct CompiledRule {
     pub(crate) citation: Arc<str>,
     pub(crate) effect: Effect,
     /// Mechanism ids in the order the rule lists them, with their names.
-    pub(crate) any_of: Vec<u8>,
+    pub(crate) any_of: Arc<[u8]>,
     pub(crate) any_of_names: Arc<[Arc<str>]>,
-    pub(crate) obligations: Vec<Arc<str>>,
-    pub(crate) when: CompiledConditions,
-    pub(crate) unless: Vec<CompiledConditions>,
-    pub(crate) effective_from: Option<Date>,
-    pub(crate) effective_until: Option<Date>,
+    pub(crate) obligations: Arc<[Arc<str>]>,
+    pub(crate) matcher: Arc<Matcher>,
 }
 
 /// One jurisdiction's rule set at one version, compiled.
@@ -88,7 +95,7 @@ pub struct CompiledRuleSet {
     pub applies_to: CountrySet,
     /// Names of the groups its `covers` and conditions reference, so a group change can be
     /// routed to the jurisdictions it affects.
-    pub groups_referenced: BTreeSet<String>,
+    pub groups_referenced: Arc<BTreeSet<String>>,
     pub(crate) rules: Vec<Arc<CompiledRule>>,
 }
 
@@ -121,21 +128,31 @@ impl CompiledRuleSet {
             .rules
             .iter()
             .map(|rule| {
-                let reused = reusable.and_then(|previous| {
-                    previous
-                        .rules
-                        .iter()
-                        .find(|compiled| Arc::ptr_eq(&compiled.source, rule))
+                let earlier = reusable.and_then(|previous| {
+                    previous.rules.iter().find(|old| old.id.as_ref() == rule.id)
                 });
-                match reused {
-                    Some(compiled) => Arc::clone(compiled),
-                    None => Arc::new(resolver.rule(rule)),
+                match earlier {
+                    Some(old) if Arc::ptr_eq(&old.source, rule) => Arc::clone(old),
+                    _ => Arc::new(resolver.rule(rule, earlier.map(Arc::as_ref))),
                 }
             })
             .collect();
+        let groups_referenced = referenced_groups(&source);
+        let same_jurisdiction =
+            previous.filter(|previous| previous.jurisdiction.as_ref() == source.jurisdiction);
+        let jurisdiction = same_jurisdiction.map_or_else(
+            || source.jurisdiction.as_str().into(),
+            |previous| Arc::clone(&previous.jurisdiction),
+        );
+        let groups_referenced = match previous {
+            Some(previous) if *previous.groups_referenced == groups_referenced => {
+                Arc::clone(&previous.groups_referenced)
+            }
+            _ => Arc::new(groups_referenced),
+        };
         Self {
-            jurisdiction: source.jurisdiction.as_str().into(),
-            groups_referenced: referenced_groups(&source),
+            jurisdiction,
+            groups_referenced,
             applies_to,
             rules,
             version,
@@ -163,6 +180,18 @@ fn referenced_groups(rule_set: &RuleSet) -> BTreeSet<String> {
         .collect()
 }
 
+/// `earlier` when `same`, else a new value: how versions share what they did not change.
+fn reuse<T: ?Sized>(
+    earlier: Option<&Arc<T>>,
+    same: bool,
+    build: impl FnOnce() -> Arc<T>,
+) -> Arc<T> {
+    match earlier {
+        Some(earlier) if same => Arc::clone(earlier),
+        _ => build(),
+    }
+}
+
 struct Resolver<'a> {
     vocabulary: &'a Vocabulary,
     groups: &'a Groups,
@@ -170,31 +199,57 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn rule(&self, rule: &Arc<Rule>) -> CompiledRule {
+    /// Compiles `rule`, reusing what it shares with `earlier` (the same rule id in the
+    /// previous version, compiled against the same category sets and groups).
+    fn rule(&self, rule: &Arc<Rule>, earlier: Option<&CompiledRule>) -> CompiledRule {
+        let old = earlier.map(|earlier| earlier.source.as_ref());
+        let same = |test: fn(&Rule, &Rule) -> bool| old.is_some_and(|old| test(old, rule));
+        let names = |names: &[String]| names.iter().map(|name| Arc::from(name.as_str())).collect();
         CompiledRule {
             source: Arc::clone(rule),
-            id: rule.id.as_str().into(),
-            citation: rule.citation.as_str().into(),
+            id: reuse(earlier.map(|e| &e.id), true, || rule.id.as_str().into()),
+            citation: reuse(
+                earlier.map(|e| &e.citation),
+                same(|a, b| a.citation == b.citation),
+                || rule.citation.as_str().into(),
+            ),
             effect: rule.effect,
-            any_of: self.ids(Kind::Mechanism, &rule.any_of),
-            any_of_names: rule
-                .any_of
-                .iter()
-                .map(|name| Arc::from(name.as_str()))
-                .collect(),
-            obligations: rule
-                .obligations
-                .iter()
-                .map(|name| Arc::from(name.as_str()))
-                .collect(),
-            when: self.conditions(&rule.when),
-            unless: rule
-                .unless
-                .iter()
-                .map(|block| self.conditions(block))
-                .collect(),
-            effective_from: rule.effective_from,
-            effective_until: rule.effective_until,
+            any_of: reuse(
+                earlier.map(|e| &e.any_of),
+                same(|a, b| a.any_of == b.any_of),
+                || self.ids(Kind::Mechanism, &rule.any_of).into(),
+            ),
+            any_of_names: reuse(
+                earlier.map(|e| &e.any_of_names),
+                same(|a, b| a.any_of == b.any_of),
+                || names(&rule.any_of),
+            ),
+            obligations: reuse(
+                earlier.map(|e| &e.obligations),
+                same(|a, b| a.obligations == b.obligations),
+                || names(&rule.obligations),
+            ),
+            matcher: reuse(
+                earlier.map(|e| &e.matcher),
+                same(|a, b| {
+                    a.when == b.when
+                        && a.unless == b.unless
+                        && a.effective_from == b.effective_from
+                        && a.effective_until == b.effective_until
+                }),
+                || {
+                    Arc::new(Matcher {
+                        when: self.conditions(&rule.when),
+                        unless: rule
+                            .unless
+                            .iter()
+                            .map(|block| self.conditions(block))
+                            .collect(),
+                        effective_from: rule.effective_from,
+                        effective_until: rule.effective_until,
+                    })
+                },
+            ),
         }
     }
 

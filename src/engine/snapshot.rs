@@ -50,7 +50,7 @@ impl Snapshot {
         let next_boundary = rule_sets
             .values()
             .flat_map(|rule_set| rule_set.rules.iter())
-            .flat_map(|rule| [rule.effective_from, rule.effective_until])
+            .flat_map(|rule| [rule.matcher.effective_from, rule.matcher.effective_until])
             .flatten()
             .filter_map(|date| {
                 date.to_zoned(TimeZone::UTC)

@@ -17,12 +17,13 @@ pub struct RuleSet {
     /// Bloc rule sets only: the countries (codes or `group:NAME`) whose outbound data they govern.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub covers: Vec<String>,
-    /// One-line facts for the rule library's documentation.
-    #[serde(default, skip_serializing_if = "Profile::is_empty")]
-    pub profile: Profile,
-    /// Named category lists usable as `set:NAME`, because each law defines "sensitive" its own way.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub category_sets: BTreeMap<String, Vec<String>>,
+    /// One-line facts for the rule library's documentation (shared between versions).
+    #[serde(default, skip_serializing_if = "Profile::is_unset")]
+    pub profile: Arc<Profile>,
+    /// Named category lists usable as `set:NAME`, because each law defines "sensitive" its
+    /// own way (shared between versions).
+    #[serde(default, skip_serializing_if = "no_category_sets")]
+    pub category_sets: Arc<CategorySets>,
     /// The rules, in the order they are listed. Shared (`Arc`) so that versions of a rule
     /// set that differ in one rule share every other rule.
     pub rules: Vec<Arc<Rule>>,
@@ -44,9 +45,16 @@ pub struct Profile {
 }
 
 impl Profile {
-    fn is_empty(&self) -> bool {
-        self == &Self::default()
+    fn is_unset(profile: &Arc<Profile>) -> bool {
+        **profile == Self::default()
     }
+}
+
+/// Category sets by name.
+pub type CategorySets = BTreeMap<String, Vec<String>>;
+
+fn no_category_sets(sets: &Arc<CategorySets>) -> bool {
+    sets.is_empty()
 }
 
 /// What a matching rule does to the decision.

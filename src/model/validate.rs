@@ -132,7 +132,7 @@ pub fn rule_set(
     if rule_set.name.trim().is_empty() {
         report.add("name", "a rule set needs a name");
     }
-    for (name, members) in &rule_set.category_sets {
+    for (name, members) in rule_set.category_sets.iter() {
         if !is_valid_id(name) {
             report.add(
                 format!("category_sets.{name}"),

@@ -64,6 +64,12 @@ pub fn put_rule_set(
     )?;
     let mut diff = Diff::default();
     if let Some(current) = current {
+        if current.source.profile == rule_set.profile {
+            rule_set.profile = Arc::clone(&current.source.profile);
+        }
+        if current.source.category_sets == rule_set.category_sets {
+            rule_set.category_sets = Arc::clone(&current.source.category_sets);
+        }
         for rule in &mut rule_set.rules {
             match current.source.rules.iter().find(|old| old.id == rule.id) {
                 Some(old) if old == rule => *rule = Arc::clone(old),
