@@ -47,18 +47,18 @@ impl Snapshot {
                 applicable[country.index()].push(Arc::clone(rule_set));
             }
         }
+        // A date's midnight (UTC) is after `effective_as_of` exactly when the date is after
+        // the date of `effective_as_of`: compare dates, convert only the winner.
+        let as_of_date = effective_as_of.to_zoned(TimeZone::UTC).date();
         let next_boundary = rule_sets
             .values()
             .flat_map(|rule_set| rule_set.rules.iter())
             .flat_map(|rule| [rule.matcher.effective_from, rule.matcher.effective_until])
             .flatten()
-            .filter_map(|date| {
-                date.to_zoned(TimeZone::UTC)
-                    .ok()
-                    .map(|moment| moment.timestamp())
-            })
-            .filter(|moment| *moment > effective_as_of)
-            .min();
+            .filter(|date| *date > as_of_date)
+            .min()
+            .and_then(|date| date.to_zoned(TimeZone::UTC).ok())
+            .map(|midnight| midnight.timestamp());
         Self {
             revision,
             vocabulary,
