@@ -1,19 +1,61 @@
-//! `xborderd`: the xborder server. `xborderd check DIR` validates a rule directory for the
-//! CI of rule repositories.
+//! `xborderd`: the xborder server. With no subcommand it serves the rule library (the
+//! embedded one, or `--rules-dir`); `xborderd check DIR` validates a rule directory for the
+//! CI of rule repositories. Every flag is also an `XBORDER_*` environment variable.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
+use xborder::api::auth::{Auth, Token};
+use xborder::api::{self, ApiConfig};
+use xborder::model::Library;
 use xborder::rules_io::{self, LoadError};
+use xborder::store::{DEFAULT_HISTORY_REVISIONS, Store, SystemClock};
 
 /// Policy decision service for cross-border data flows.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Address to serve gRPC on.
+    #[arg(long, env = "XBORDER_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// Rule directory to serve instead of the embedded library.
+    #[arg(long, env = "XBORDER_RULES_DIR")]
+    rules_dir: Option<PathBuf>,
+    /// File holding the admin token that writes must present; without it writes are refused.
+    #[arg(long, env = "XBORDER_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// File holding a token that reads must present; without it reads are open.
+    #[arg(long, env = "XBORDER_READ_TOKEN_FILE")]
+    read_token_file: Option<PathBuf>,
+    /// Revisions kept readable (at_revision, watch resume).
+    #[arg(long, env = "XBORDER_HISTORY_REVISIONS", default_value_t = DEFAULT_HISTORY_REVISIONS)]
+    history_revisions: u64,
+    /// Quiet time after which a watch stream gets a PROGRESS message (e.g. 10s, 500ms).
+    #[arg(long, env = "XBORDER_PROGRESS_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    progress_interval: Duration,
+    /// Most watch streams open at once.
+    #[arg(long, env = "XBORDER_MAX_WATCH_STREAMS", default_value_t = 10_000)]
+    max_watch_streams: usize,
+    /// Time between a shutdown signal (health NOT_SERVING, watch streams ended) and refusing
+    /// new calls.
+    #[arg(long, env = "XBORDER_DRAIN_DELAY", default_value = "1s", value_parser = parse_duration)]
+    drain_delay: Duration,
+    /// Log format.
+    #[arg(long, env = "XBORDER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -22,18 +64,24 @@ enum Command {
     /// `file:line:column: message` and exits 1.
     Check {
         /// The rule directory (with vocabulary/, groups/ and jurisdictions/).
-        #[arg(env = "XBORDER_RULES_DIR")]
         dir: PathBuf,
     },
 }
 
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration: jiff::SignedDuration = text.parse().map_err(|error| format!("`{text}`: {error}"))?;
+    Duration::try_from(duration).map_err(|_| format!("`{text}` must not be negative"))
+}
+
 fn main() -> ExitCode {
-    match Args::parse().command {
-        Command::Check { dir } => check(&dir),
+    let args = Args::parse();
+    match &args.command {
+        Some(Command::Check { dir }) => check(dir),
+        None => serve(args),
     }
 }
 
-fn check(dir: &std::path::Path) -> ExitCode {
+fn check(dir: &Path) -> ExitCode {
     match rules_io::load_dir(dir) {
         Ok(library) => {
             println!(
@@ -45,16 +93,110 @@ fn check(dir: &std::path::Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(LoadError::Invalid(errors)) => {
-            for error in &errors {
-                eprintln!("{error}");
-            }
-            eprintln!("{} problem(s) in {}", errors.len(), dir.display());
-            ExitCode::FAILURE
-        }
         Err(error) => {
             eprintln!("{error}");
+            if let LoadError::Invalid(errors) = &error {
+                eprintln!("{} problem(s) in {}", errors.len(), dir.display());
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn read_token(path: Option<&Path>, what: &str) -> Result<Option<Token>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))?;
+    Token::new(&text)
+        .map(Some)
+        .ok_or_else(|| format!("the {what} file {} is empty", path.display()))
+}
+
+fn load_rules(dir: Option<&Path>) -> Result<Library, LoadError> {
+    match dir {
+        Some(dir) => rules_io::load_dir(dir),
+        None => rules_io::embedded(),
+    }
+}
+
+fn serve(args: Args) -> ExitCode {
+    init_logging(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let auth = Auth {
+        admin: read_token(args.admin_token_file.as_deref(), "admin token")?,
+        read: read_token(args.read_token_file.as_deref(), "read token")?,
+    };
+    if auth.admin.is_none() {
+        tracing::warn!("no --admin-token-file: writes are refused");
+    }
+    let library = load_rules(args.rules_dir.as_deref()).map_err(|error| format!("cannot load rules:\n{error}"))?;
+    let store = Store::new(&library, args.history_revisions, Arc::new(SystemClock));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    tracing::info!(
+        %address,
+        jurisdictions = library.rule_sets.len(),
+        rules = library.rule_count(),
+        revision = store.head(),
+        "serving"
+    );
+    let config = ApiConfig {
+        auth,
+        progress_interval: args.progress_interval,
+        max_watch_streams: args.max_watch_streams,
+        drain_delay: args.drain_delay,
+        ..ApiConfig::default()
+    };
+    api::serve(store, config, listener, shutdown_signal()).await.map_err(|error| error.to_string())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }

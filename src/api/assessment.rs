@@ -1,0 +1,89 @@
+//! `AssessmentService`: one flow, or a stream of flows answered in request order.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::engine;
+
+use super::auth::Access;
+use super::convert::{self, FlowQuery};
+use super::error::ApiError;
+use super::pb;
+use super::pb::assessment_service_server::AssessmentService;
+use super::state::Shared;
+
+/// The service.
+#[derive(Debug, Clone)]
+pub struct AssessmentApi(pub Arc<Shared>);
+
+/// Assesses one request against the requested (or head) snapshot.
+fn assess(shared: &Shared, request: pb::AssessFlowRequest) -> Result<pb::AssessFlowResponse, ApiError> {
+    let query = FlowQuery::try_from(request).map_err(ApiError::Invalid)?;
+    let snapshot = shared.store.snapshot_at(query.at_revision)?;
+    let at = query.at_time.unwrap_or_else(|| shared.store.decision_time(&snapshot));
+    let assessment = engine::assess(&snapshot, &query.flow, at, query.explain)?;
+    Ok(convert::pb_assessment(query.request_id, &assessment))
+}
+
+/// One answer of the stream: the assessment, or the error as data so the stream goes on.
+fn stream_answer(shared: &Shared, request: pb::AssessFlowsRequest) -> pb::AssessFlowsResponse {
+    let request = request.request.unwrap_or_default();
+    let request_id = request.request_id.clone();
+    let result = match assess(shared, request) {
+        Ok(answer) => pb::assess_flows_response::Result::Assessment(answer),
+        Err(error) => {
+            let violations = match &error {
+                ApiError::Invalid(violations) | ApiError::Flow(engine::FlowError::Invalid(violations)) => violations.clone(),
+                _ => Vec::new(),
+            };
+            let status = Status::from(error);
+            pb::assess_flows_response::Result::Error(pb::AssessmentError {
+                code: status.code() as i32,
+                message: status.message().to_owned(),
+                field_violations: violations
+                    .into_iter()
+                    .map(|violation| pb::FieldViolation {
+                        field: violation.path,
+                        description: violation.message,
+                    })
+                    .collect(),
+            })
+        }
+    };
+    pb::AssessFlowsResponse {
+        request_id,
+        result: Some(result),
+    }
+}
+
+type AnswerStream = Pin<Box<dyn Stream<Item = Result<pb::AssessFlowsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AssessmentService for AssessmentApi {
+    async fn assess_flow(
+        &self,
+        request: Request<pb::AssessFlowRequest>,
+    ) -> Result<Response<pb::AssessFlowResponse>, Status> {
+        self.0.config.auth.check(request.metadata(), Access::Read)?;
+        Ok(Response::new(assess(&self.0, request.into_inner())?))
+    }
+
+    type AssessFlowsStream = AnswerStream;
+
+    /// Answers are produced only as the client reads them: a client that stops reading
+    /// stops the server reading its requests, so its memory does not grow.
+    async fn assess_flows(
+        &self,
+        request: Request<Streaming<pb::AssessFlowsRequest>>,
+    ) -> Result<Response<Self::AssessFlowsStream>, Status> {
+        self.0.config.auth.check(request.metadata(), Access::Read)?;
+        let shared = Arc::clone(&self.0);
+        let answers = request
+            .into_inner()
+            .map(move |item| item.map(|request| stream_answer(&shared, request)));
+        Ok(Response::new(Box::pin(answers)))
+    }
+}

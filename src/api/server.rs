@@ -1,0 +1,104 @@
+//! The server: the three services plus `grpc.health.v1.Health` and server reflection, on a
+//! listener the caller binds, until the caller's shutdown future completes.
+//!
+//! Shutdown: health turns NOT_SERVING and watch streams end at once; after the drain delay
+//! the server stops accepting calls, finishes in-flight ones and returns.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::server::NamedService;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::store::Store;
+
+use super::assessment::AssessmentApi;
+use super::pb;
+use super::pb::assessment_service_server::AssessmentServiceServer;
+use super::pb::rule_service_server::RuleServiceServer;
+use super::pb::watch_service_server::WatchServiceServer;
+use super::rules::RuleApi;
+use super::state::{ApiConfig, Shared};
+use super::watch::WatchApi;
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The transport failed.
+    #[error("transport error: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The reflection service could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Names of the services health reports on ("" is the whole server).
+const SERVICES: [&str; 4] = [
+    "",
+    <AssessmentServiceServer<AssessmentApi> as NamedService>::NAME,
+    <RuleServiceServer<RuleApi> as NamedService>::NAME,
+    <WatchServiceServer<WatchApi> as NamedService>::NAME,
+];
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    for service in SERVICES {
+        reporter.set_service_status(service, status).await;
+    }
+}
+
+/// Serves `store` on `listener` until `shutdown` completes, then drains and returns.
+pub async fn serve(
+    store: Arc<Store>,
+    config: ApiConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (drain_tx, drain_rx) = watch::channel(false);
+    let drain_delay = config.drain_delay;
+    let max_message = config.max_message_bytes;
+    let shared = Shared::new(Arc::clone(&store), config, drain_rx.clone());
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let mut scheduler_drain = drain_rx.clone();
+    let scheduler = tokio::spawn(Arc::clone(&store).run_effective_dates(async move {
+        let _ = scheduler_drain.wait_for(|draining| *draining).await;
+    }));
+
+    set_health(&health, ServingStatus::Serving).await;
+    let drained = async move {
+        shutdown.await;
+        tracing::info!(drain_delay = ?drain_delay, "shutting down: draining");
+        set_health(&health, ServingStatus::NotServing).await;
+        let _ = drain_tx.send(true);
+        tokio::time::sleep(drain_delay).await;
+    };
+
+    let result = Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(
+            AssessmentServiceServer::new(AssessmentApi(Arc::clone(&shared))).max_decoding_message_size(max_message),
+        )
+        .add_service(RuleServiceServer::new(RuleApi(Arc::clone(&shared))).max_decoding_message_size(max_message))
+        .add_service(WatchServiceServer::new(WatchApi(shared)).max_decoding_message_size(max_message))
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), drained)
+        .await;
+    scheduler.abort();
+    result?;
+    tracing::info!("server stopped");
+    Ok(())
+}
