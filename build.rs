@@ -25,7 +25,8 @@ fn compile_protos(out: &Path) {
     for proto in PROTOS {
         println!("cargo:rerun-if-changed={proto}");
     }
-    let descriptors = protox::compile(PROTOS, ["proto"]).unwrap_or_else(|error| panic!("{error:?}"));
+    let descriptors =
+        protox::compile(PROTOS, ["proto"]).unwrap_or_else(|error| panic!("{error:?}"));
     let set_path = out.join("xborder_descriptor.bin");
     if let Err(error) = std::fs::write(&set_path, descriptors.encode_to_vec()) {
         panic!("cannot write {}: {error}", set_path.display());
@@ -41,7 +42,9 @@ fn embed_rules(out: &Path) {
     for directory in ["vocabulary", "groups", "jurisdictions"] {
         let dir = root.join(directory);
         println!("cargo:rerun-if-changed={}", dir.display());
-        let Ok(listing) = std::fs::read_dir(&dir) else { continue };
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in listing.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".yaml") || name.ends_with(".yml") {
@@ -53,7 +56,12 @@ fn embed_rules(out: &Path) {
     entries.sort();
     let mut code = String::from("[\n");
     for (relative, path) in &entries {
-        writeln!(code, "    ({relative:?}, include_str!({:?})),", path.display().to_string()).ok();
+        writeln!(
+            code,
+            "    ({relative:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .ok();
     }
     code.push(']');
     let path = out.join("embedded_rules.rs");

@@ -20,10 +20,15 @@ use super::state::Shared;
 pub struct AssessmentApi(pub Arc<Shared>);
 
 /// Assesses one request against the requested (or head) snapshot.
-fn assess(shared: &Shared, request: pb::AssessFlowRequest) -> Result<pb::AssessFlowResponse, ApiError> {
+fn assess(
+    shared: &Shared,
+    request: pb::AssessFlowRequest,
+) -> Result<pb::AssessFlowResponse, ApiError> {
     let query = FlowQuery::try_from(request).map_err(ApiError::Invalid)?;
     let snapshot = shared.store.snapshot_at(query.at_revision)?;
-    let at = query.at_time.unwrap_or_else(|| shared.store.decision_time(&snapshot));
+    let at = query
+        .at_time
+        .unwrap_or_else(|| shared.store.decision_time(&snapshot));
     let assessment = engine::assess(&snapshot, &query.flow, at, query.explain)?;
     Ok(convert::pb_assessment(query.request_id, &assessment))
 }
@@ -36,7 +41,8 @@ fn stream_answer(shared: &Shared, request: pb::AssessFlowsRequest) -> pb::Assess
         Ok(answer) => pb::assess_flows_response::Result::Assessment(answer),
         Err(error) => {
             let violations = match &error {
-                ApiError::Invalid(violations) | ApiError::Flow(engine::FlowError::Invalid(violations)) => violations.clone(),
+                ApiError::Invalid(violations)
+                | ApiError::Flow(engine::FlowError::Invalid(violations)) => violations.clone(),
                 _ => Vec::new(),
             };
             let status = Status::from(error);

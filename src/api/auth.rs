@@ -54,12 +54,15 @@ impl Auth {
     pub fn check(&self, metadata: &MetadataMap, access: Access) -> Result<(), ApiError> {
         let presented = || -> Result<&[u8], ApiError> {
             let header = metadata.get("authorization").ok_or_else(|| {
-                ApiError::Unauthenticated("missing credentials: send the header `authorization: Bearer <token>`".into())
+                ApiError::Unauthenticated(
+                    "missing credentials: send the header `authorization: Bearer <token>`".into(),
+                )
             })?;
-            header
-                .as_bytes()
-                .strip_prefix(b"Bearer ")
-                .ok_or_else(|| ApiError::Unauthenticated("the authorization header must be `Bearer <token>`".into()))
+            header.as_bytes().strip_prefix(b"Bearer ").ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "the authorization header must be `Bearer <token>`".into(),
+                )
+            })
         };
         match access {
             Access::Write => {
@@ -73,7 +76,9 @@ impl Auth {
                 if admin.matches(token) {
                     Ok(())
                 } else if self.read.as_ref().is_some_and(|read| read.matches(token)) {
-                    Err(ApiError::PermissionDenied("the read token does not allow writes".into()))
+                    Err(ApiError::PermissionDenied(
+                        "the read token does not allow writes".into(),
+                    ))
                 } else {
                     Err(ApiError::Unauthenticated("invalid token".into()))
                 }
@@ -82,7 +87,12 @@ impl Auth {
                 None => Ok(()),
                 Some(read) => {
                     let token = presented()?;
-                    if read.matches(token) || self.admin.as_ref().is_some_and(|admin| admin.matches(token)) {
+                    if read.matches(token)
+                        || self
+                            .admin
+                            .as_ref()
+                            .is_some_and(|admin| admin.matches(token))
+                    {
                         Ok(())
                     } else {
                         Err(ApiError::Unauthenticated("invalid token".into()))

@@ -9,7 +9,8 @@ use jiff::civil::Date;
 
 use crate::engine::CompiledRuleSet;
 use crate::model::{
-    Assessment, Conditions, CountryGroup, Decision, Effect, Flow, Leg, Profile, Rule, RuleRef, RuleSet, Violation,
+    Assessment, Conditions, CountryGroup, Decision, Effect, Flow, Leg, Profile, Rule, RuleRef,
+    RuleSet, Violation,
 };
 use crate::store::{ChangeEvent, ChangeKind, Diff, Key};
 
@@ -32,12 +33,19 @@ impl Violations {
 
     fn limit(&mut self, path: &str, len: usize) {
         if len > MAX_REPEATED {
-            self.add(path, format!("at most {MAX_REPEATED} entries are allowed, got {len}"));
+            self.add(
+                path,
+                format!("at most {MAX_REPEATED} entries are allowed, got {len}"),
+            );
         }
     }
 
     fn finish<T>(self, value: T) -> Result<T, Vec<Violation>> {
-        if self.0.is_empty() { Ok(value) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
     }
 }
 
@@ -77,7 +85,12 @@ impl TryFrom<pb::AssessFlowRequest> for FlowQuery {
         });
         let exporter = flow
             .exporter
-            .map(|exporter| BTreeMap::from([("critical_infrastructure".to_owned(), exporter.critical_infrastructure)]))
+            .map(|exporter| {
+                BTreeMap::from([(
+                    "critical_infrastructure".to_owned(),
+                    exporter.critical_infrastructure,
+                )])
+            })
             .unwrap_or_default();
         violations.finish(FlowQuery {
             request_id: request.request_id,
@@ -150,12 +163,23 @@ pub fn rule_set(message: pb::RuleSet, prefix: &str) -> Result<RuleSet, Vec<Viola
                 Ok(pb::Effect::Prohibit) => Effect::Prohibit,
                 Ok(pb::Effect::Review) => Effect::Review,
                 Ok(pb::Effect::Unspecified) | Err(_) => {
-                    violations.add(format!("{at}.effect"), "set an effect: PERMIT, REQUIRE, PROHIBIT or REVIEW");
+                    violations.add(
+                        format!("{at}.effect"),
+                        "set an effect: PERMIT, REQUIRE, PROHIBIT or REVIEW",
+                    );
                     Effect::Review
                 }
             };
-            let effective_from = date(&mut violations, format!("{at}.effective_from"), &rule.effective_from);
-            let effective_until = date(&mut violations, format!("{at}.effective_until"), &rule.effective_until);
+            let effective_from = date(
+                &mut violations,
+                format!("{at}.effective_from"),
+                &rule.effective_from,
+            );
+            let effective_until = date(
+                &mut violations,
+                format!("{at}.effective_until"),
+                &rule.effective_until,
+            );
             Arc::new(Rule {
                 id: rule.id,
                 title: rule.title,
@@ -212,7 +236,11 @@ fn pb_conditions(conditions: &Conditions) -> pb::Conditions {
         max_subjects: conditions.max_subjects,
         purposes_any: conditions.purposes_any.clone(),
         protection_any: conditions.protection_any.clone(),
-        exporter: conditions.exporter.iter().map(|(key, value)| (key.clone(), *value)).collect(),
+        exporter: conditions
+            .exporter
+            .iter()
+            .map(|(key, value)| (key.clone(), *value))
+            .collect(),
     }
 }
 
@@ -260,8 +288,14 @@ pub fn pb_rule_set(rule_set: &RuleSet) -> pb::RuleSet {
                 obligations: rule.obligations.clone(),
                 when: Some(pb_conditions(&rule.when)),
                 unless: rule.unless.iter().map(pb_conditions).collect(),
-                effective_from: rule.effective_from.map(|d| d.to_string()).unwrap_or_default(),
-                effective_until: rule.effective_until.map(|d| d.to_string()).unwrap_or_default(),
+                effective_from: rule
+                    .effective_from
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                effective_until: rule
+                    .effective_until
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
             })
             .collect(),
     }
@@ -306,7 +340,13 @@ fn pb_decision(decision: Decision) -> pb::Decision {
 
 /// An assessment as the protobuf answer to `request_id`.
 pub fn pb_assessment(request_id: String, assessment: &Assessment) -> pb::AssessFlowResponse {
-    let reference = |rule: &RuleRef| (rule.rule_id.to_string(), rule.jurisdiction.to_string(), rule.citation.to_string());
+    let reference = |rule: &RuleRef| {
+        (
+            rule.rule_id.to_string(),
+            rule.jurisdiction.to_string(),
+            rule.citation.to_string(),
+        )
+    };
     let requirement = |requirement: &crate::model::Requirement| {
         let (rule_id, jurisdiction, citation) = reference(&requirement.rule);
         pb::Requirement {
@@ -321,8 +361,16 @@ pub fn pb_assessment(request_id: String, assessment: &Assessment) -> pb::AssessF
     pb::AssessFlowResponse {
         request_id,
         decision: pb_decision(assessment.decision).into(),
-        unmet_requirements: assessment.unmet_requirements.iter().map(requirement).collect(),
-        met_requirements: assessment.met_requirements.iter().map(requirement).collect(),
+        unmet_requirements: assessment
+            .unmet_requirements
+            .iter()
+            .map(requirement)
+            .collect(),
+        met_requirements: assessment
+            .met_requirements
+            .iter()
+            .map(requirement)
+            .collect(),
         obligations: assessment
             .obligations
             .iter()

@@ -45,14 +45,28 @@ fn bad_request(message: &str, violations: &[Violation]) -> Status {
             .map(|violation| FieldViolation::new(&violation.path, &violation.message))
             .collect::<Vec<_>>(),
     );
-    let listed = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-    Status::with_error_details(Code::InvalidArgument, format!("{message}: {listed}"), details)
+    let listed = violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("{message}: {listed}"),
+        details,
+    )
 }
 
 fn info(code: Code, message: String, reason: &str, metadata: &[(&str, u64)]) -> Status {
-    let metadata: HashMap<String, String> =
-        metadata.iter().map(|(key, value)| ((*key).to_owned(), value.to_string())).collect();
-    Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, DOMAIN, metadata))
+    let metadata: HashMap<String, String> = metadata
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), value.to_string()))
+        .collect();
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason, DOMAIN, metadata),
+    )
 }
 
 impl From<ApiError> for Status {
@@ -60,10 +74,18 @@ impl From<ApiError> for Status {
         let message = error.to_string();
         match error {
             ApiError::Invalid(violations) => bad_request("invalid request", &violations),
-            ApiError::Flow(FlowError::Invalid(violations)) => bad_request("invalid flow", &violations),
-            ApiError::Store(StoreError::Invalid { key, violations }) => bad_request(&format!("invalid {key}"), &violations),
-            ApiError::Store(StoreError::NotFound { .. } | StoreError::VersionNotFound { .. }) => Status::not_found(message),
-            ApiError::Store(StoreError::Conflict { expected, current, .. }) => info(
+            ApiError::Flow(FlowError::Invalid(violations)) => {
+                bad_request("invalid flow", &violations)
+            }
+            ApiError::Store(StoreError::Invalid { key, violations }) => {
+                bad_request(&format!("invalid {key}"), &violations)
+            }
+            ApiError::Store(StoreError::NotFound { .. } | StoreError::VersionNotFound { .. }) => {
+                Status::not_found(message)
+            }
+            ApiError::Store(StoreError::Conflict {
+                expected, current, ..
+            }) => info(
                 Code::Aborted,
                 message,
                 "VERSION_CONFLICT",
@@ -73,7 +95,10 @@ impl From<ApiError> for Status {
                 Code::OutOfRange,
                 message,
                 "REVISION_COMPACTED",
-                &[("requested_revision", requested), ("oldest_revision", oldest)],
+                &[
+                    ("requested_revision", requested),
+                    ("oldest_revision", oldest),
+                ],
             ),
             ApiError::Store(StoreError::FutureRevision { requested, head }) => info(
                 Code::OutOfRange,
@@ -82,7 +107,10 @@ impl From<ApiError> for Status {
                 &[("requested_revision", requested), ("head_revision", head)],
             ),
             ApiError::Store(StoreError::OutOfOrder { .. }) => Status::failed_precondition(message),
-            ApiError::Watch(WatchError::Compacted { resume_from, oldest }) => info(
+            ApiError::Watch(WatchError::Compacted {
+                resume_from,
+                oldest,
+            }) => info(
                 Code::OutOfRange,
                 message,
                 "WATCHER_COMPACTED",

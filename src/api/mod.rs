@@ -1,10 +1,10 @@
 //! The gRPC layer: protobuf <-> model conversion, the three services, errors -> `Status`,
 //! authentication, and the server that serves them with health and reflection.
 
-pub mod pb;
 pub mod auth;
 pub mod convert;
 pub mod error;
+pub mod pb;
 pub mod server;
 pub mod state;
 

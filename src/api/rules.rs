@@ -63,7 +63,10 @@ impl RuleApi {
 
 #[tonic::async_trait]
 impl RuleService for RuleApi {
-    async fn get_rule_set(&self, request: Request<pb::GetRuleSetRequest>) -> Result<Response<pb::GetRuleSetResponse>, Status> {
+    async fn get_rule_set(
+        &self,
+        request: Request<pb::GetRuleSetRequest>,
+    ) -> Result<Response<pb::GetRuleSetResponse>, Status> {
         self.read(request.metadata())?;
         let request = request.into_inner();
         if request.jurisdiction.is_empty() {
@@ -81,7 +84,11 @@ impl RuleService for RuleApi {
                 .into());
             }
         };
-        let (rule_set, revision) = self.0.store.rule_set(&request.jurisdiction, at).map_err(ApiError::from)?;
+        let (rule_set, revision) = self
+            .0
+            .store
+            .rule_set(&request.jurisdiction, at)
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::GetRuleSetResponse {
             rule_set: Some(pb_rule_set(&rule_set.source)),
             version: rule_set.version,
@@ -112,7 +119,10 @@ impl RuleService for RuleApi {
         };
         let mut rule_sets: Vec<pb::RuleSetSummary> = snapshot
             .rule_sets
-            .range::<str, _>((std::ops::Bound::Excluded(after.as_str()), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Excluded(after.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
             .take(page_size + 1)
             .map(|(jurisdiction, rule_set)| pb::RuleSetSummary {
                 jurisdiction: jurisdiction.clone(),
@@ -146,14 +156,21 @@ impl RuleService for RuleApi {
         if request.jurisdiction.is_empty() {
             return Err(required("jurisdiction").into());
         }
-        let versions = self.0.store.rule_set_versions(&request.jurisdiction).map_err(ApiError::from)?;
+        let versions = self
+            .0
+            .store
+            .rule_set_versions(&request.jurisdiction)
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListRuleSetVersionsResponse {
             versions: versions
                 .into_iter()
                 .map(|record| pb::RuleSetVersionInfo {
                     version: record.version,
                     revision: record.revision,
-                    kind: record.kind.map_or(pb::ChangeKind::Unspecified, convert::pb_change_kind).into(),
+                    kind: record
+                        .kind
+                        .map_or(pb::ChangeKind::Unspecified, convert::pb_change_kind)
+                        .into(),
                     committed_at: record.committed_at.map(convert::to_timestamp),
                 })
                 .collect(),
@@ -169,8 +186,16 @@ impl RuleService for RuleApi {
         if request.name.is_empty() {
             return Err(required("name").into());
         }
-        let at = if request.at_revision == 0 { At::Latest } else { At::Revision(request.at_revision) };
-        let (group, revision) = self.0.store.group(&request.name, at).map_err(ApiError::from)?;
+        let at = if request.at_revision == 0 {
+            At::Latest
+        } else {
+            At::Revision(request.at_revision)
+        };
+        let (group, revision) = self
+            .0
+            .store
+            .group(&request.name, at)
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::GetCountryGroupResponse {
             group: Some(pb_country_group(&group.group)),
             version: group.version,
@@ -183,7 +208,11 @@ impl RuleService for RuleApi {
         request: Request<pb::ListCountryGroupsRequest>,
     ) -> Result<Response<pb::ListCountryGroupsResponse>, Status> {
         self.read(request.metadata())?;
-        let snapshot = self.0.store.snapshot_at(request.into_inner().at_revision).map_err(ApiError::from)?;
+        let snapshot = self
+            .0
+            .store
+            .snapshot_at(request.into_inner().at_revision)
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListCountryGroupsResponse {
             groups: snapshot
                 .groups
@@ -197,7 +226,10 @@ impl RuleService for RuleApi {
         }))
     }
 
-    async fn put_rule_set(&self, request: Request<pb::PutRuleSetRequest>) -> Result<Response<pb::PutRuleSetResponse>, Status> {
+    async fn put_rule_set(
+        &self,
+        request: Request<pb::PutRuleSetRequest>,
+    ) -> Result<Response<pb::PutRuleSetResponse>, Status> {
         self.write(request.metadata())?;
         let request = request.into_inner();
         let rule_set = request.rule_set.ok_or_else(|| required("rule_set"))?;
@@ -246,7 +278,11 @@ impl RuleService for RuleApi {
         let outcome = self
             .0
             .store
-            .put_group(convert::country_group(group), request.expected_version, request.validate_only)
+            .put_group(
+                convert::country_group(group),
+                request.expected_version,
+                request.validate_only,
+            )
             .map_err(under("group"))?;
         Ok(Response::new(pb::PutCountryGroupResponse {
             revision: outcome.revision,

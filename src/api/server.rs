@@ -91,11 +91,20 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(
-            AssessmentServiceServer::new(AssessmentApi(Arc::clone(&shared))).max_decoding_message_size(max_message),
+            AssessmentServiceServer::new(AssessmentApi(Arc::clone(&shared)))
+                .max_decoding_message_size(max_message),
         )
-        .add_service(RuleServiceServer::new(RuleApi(Arc::clone(&shared))).max_decoding_message_size(max_message))
-        .add_service(WatchServiceServer::new(WatchApi(shared)).max_decoding_message_size(max_message))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), drained)
+        .add_service(
+            RuleServiceServer::new(RuleApi(Arc::clone(&shared)))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            WatchServiceServer::new(WatchApi(shared)).max_decoding_message_size(max_message),
+        )
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            drained,
+        )
         .await;
     scheduler.abort();
     result?;

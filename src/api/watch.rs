@@ -41,7 +41,9 @@ enum Step {
     Quiet,
 }
 
-async fn next_message(mut state: WatchState) -> Option<(Result<pb::WatchRuleChangesResponse, Status>, WatchState)> {
+async fn next_message(
+    mut state: WatchState,
+) -> Option<(Result<pb::WatchRuleChangesResponse, Status>, WatchState)> {
     if state.ended {
         return None;
     }
@@ -82,7 +84,9 @@ impl WatchService for WatchApi {
         let shared = &self.0;
         shared.config.auth.check(request.metadata(), Access::Read)?;
         if *shared.draining.borrow() {
-            return Err(Status::unavailable("the server is shutting down: reconnect to another replica"));
+            return Err(Status::unavailable(
+                "the server is shutting down: reconnect to another replica",
+            ));
         }
         let request = request.into_inner();
         let mut violations = Vec::new();
@@ -118,6 +122,9 @@ impl WatchService for WatchApi {
             ended: false,
             _permit: permit,
         };
-        Ok(Response::new(Box::pin(futures_util::stream::unfold(state, next_message))))
+        Ok(Response::new(Box::pin(futures_util::stream::unfold(
+            state,
+            next_message,
+        ))))
     }
 }

@@ -69,7 +69,8 @@ enum Command {
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration: jiff::SignedDuration = text.parse().map_err(|error| format!("`{text}`: {error}"))?;
+    let duration: jiff::SignedDuration =
+        text.parse().map_err(|error| format!("`{text}`: {error}"))?;
     Duration::try_from(duration).map_err(|_| format!("`{text}` must not be negative"))
 }
 
@@ -106,7 +107,9 @@ fn check(dir: &Path) -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -115,7 +118,8 @@ fn init_logging(format: LogFormat) {
 
 fn read_token(path: Option<&Path>, what: &str) -> Result<Option<Token>, String> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))?;
     Token::new(&text)
         .map(Some)
         .ok_or_else(|| format!("the {what} file {} is empty", path.display()))
@@ -130,7 +134,10 @@ fn load_rules(dir: Option<&Path>) -> Result<Library, LoadError> {
 
 fn serve(args: Args) -> ExitCode {
     init_logging(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!(%error, "cannot start the runtime");
@@ -154,7 +161,8 @@ async fn run(args: Args) -> Result<(), String> {
     if auth.admin.is_none() {
         tracing::warn!("no --admin-token-file: writes are refused");
     }
-    let library = load_rules(args.rules_dir.as_deref()).map_err(|error| format!("cannot load rules:\n{error}"))?;
+    let library = load_rules(args.rules_dir.as_deref())
+        .map_err(|error| format!("cannot load rules:\n{error}"))?;
     let store = Store::new(&library, args.history_revisions, Arc::new(SystemClock));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -174,7 +182,9 @@ async fn run(args: Args) -> Result<(), String> {
         drain_delay: args.drain_delay,
         ..ApiConfig::default()
     };
-    api::serve(store, config, listener, shutdown_signal()).await.map_err(|error| error.to_string())
+    api::serve(store, config, listener, shutdown_signal())
+        .await
+        .map_err(|error| error.to_string())
 }
 
 /// Completes on SIGTERM or SIGINT.

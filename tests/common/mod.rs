@@ -197,3 +197,5 @@ pub fn flow(origin: &str, destination: &str, categories: &[&str], subjects: u64)
         ..Flow::default()
     }
 }
+
+pub mod server;
