@@ -897,3 +897,20 @@ async fn graceful_shutdown_ends_watch_streams_cleanly_and_reports_not_serving() 
     );
     server.stop().await.expect("server returns Ok");
 }
+
+#[tokio::test]
+async fn oversized_messages_are_resource_exhausted() {
+    let server = TestServer::start(config()).await;
+    let mut client = AssessmentServiceClient::new(server.channel().await);
+    let mut huge = cn_to_us(5, &[]);
+    huge.request_id = "x".repeat(5 * 1024 * 1024);
+    let status = client.assess_flow(huge).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("the limit is: 4194304 bytes"),
+        "{}",
+        status.message()
+    );
+    // The connection stays usable.
+    assert!(client.assess_flow(cn_to_us(5, &[])).await.is_ok());
+}

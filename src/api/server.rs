@@ -45,6 +45,24 @@ const SERVICES: [&str; 4] = [
     <WatchServiceServer<WatchApi> as NamedService>::NAME,
 ];
 
+/// tonic reports a request message over the decoding limit as OUT_OF_RANGE; the contract
+/// says limits are RESOURCE_EXHAUSTED (as grpc-go and grpc-java report it), so such
+/// trailers-only responses are re-coded.
+fn recode_size_limit<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let out_of_range = headers
+        .get("grpc-status")
+        .is_some_and(|status| status == "11");
+    let too_large = headers
+        .get("grpc-message")
+        .and_then(|message| message.to_str().ok())
+        .is_some_and(|message| message.contains("message%20length%20too%20large"));
+    if out_of_range && too_large {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
+}
+
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     for service in SERVICES {
         reporter.set_service_status(service, status).await;
@@ -87,6 +105,7 @@ pub async fn serve(
     };
 
     let result = Server::builder()
+        .layer(tower::util::MapResponseLayer::new(recode_size_limit))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
