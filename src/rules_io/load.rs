@@ -247,6 +247,25 @@ pub fn load(files: &[RuleFile], prefix: &str) -> Result<Library, Vec<RuleFileErr
     }
 }
 
+/// Parses one rule-set file (as `xborder rules put` reads it); a syntax or type error is
+/// reported at its position in `file`.
+pub fn parse_rule_set(file: &str, text: &str) -> Result<RuleSet, RuleFileError> {
+    parse_file(file, text)
+}
+
+/// Parses one country-group file (as `xborder groups put` reads it).
+pub fn parse_group(file: &str, text: &str) -> Result<CountryGroup, RuleFileError> {
+    parse_file(file, text)
+}
+
+fn parse_file<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, RuleFileError> {
+    parse(text).map_err(|(position, message)| RuleFileError {
+        file: file.to_owned(),
+        position,
+        message,
+    })
+}
+
 /// Parses one document; on failure, the position and message of the syntax or type error.
 fn parse<T: DeserializeOwned>(text: &str) -> Result<T, (Position, String)> {
     serde_saphyr::from_str(text).map_err(|error| {

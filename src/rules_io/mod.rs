@@ -6,7 +6,9 @@
 mod load;
 mod positions;
 
-pub use load::{LoadError, RuleFile, RuleFileError, load, load_dir, read_dir};
+pub use load::{
+    LoadError, RuleFile, RuleFileError, load, load_dir, parse_group, parse_rule_set, read_dir,
+};
 pub use positions::{Position, Positions};
 
 use crate::model::Library;

@@ -1,0 +1,56 @@
+//! `xborder`: the command-line client of xborderd, what etcdctl is to etcd.
+//!
+//! Exit status: 0 PERMITTED, 10 CONDITIONAL, 11 REVIEW_REQUIRED, 12 PROHIBITED (for
+//! `assess`; other commands exit 0 on success), 1 for errors, 2 for usage errors.
+
+mod args;
+mod assess;
+mod client;
+mod output;
+mod rules;
+mod watch;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Args, Command};
+use client::{CliError, Client};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => code,
+        Err(error) => {
+            output::print_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<ExitCode, CliError> {
+    let client = Client::connect(&args.endpoint, args.token_file.as_deref()).await?;
+    let format = args.output;
+    match args.command {
+        Command::Assess(assess) => assess::run(client, assess, format).await,
+        Command::Rules { command } => rules::run_rules(client, command, format)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Groups { command } => rules::run_groups(client, command, format)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Watch(watch) => watch::run(client, watch, format)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,554 @@
+//! The real `xborder` binary against a real `xborderd` on an ephemeral port: each command,
+//! each exit status, JSON output parsed, and a watch that survives a dropped connection.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+const TOKEN: &str = "cli-test-admin-token";
+
+/// A child `xborderd` on an ephemeral port, killed on drop.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("xborder-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("token"), format!("{TOKEN}\n")).expect("token file");
+        let mut child = Command::cargo_bin("xborderd")
+            .expect("xborderd binary")
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--progress-interval",
+                "200ms",
+            ])
+            .arg("--admin-token-file")
+            .arg(dir.join("token"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start xborderd");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("xborderd logs its address")
+                .expect("log line");
+            let record: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if record["fields"]["message"] == "serving" {
+                break record["fields"]["address"]
+                    .as_str()
+                    .expect("address")
+                    .parse()
+                    .expect("socket address");
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            address,
+            dir,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn cli(&self) -> Command {
+        let mut command = Command::cargo_bin("xborder").expect("xborder binary");
+        command
+            .env("XBORDER_ENDPOINT", self.endpoint())
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    fn admin(&self) -> Command {
+        let mut command = self.cli();
+        command.env("XBORDER_TOKEN_FILE", self.dir.join("token"));
+        command
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let output = command.output().expect("run xborder");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+}
+
+#[test]
+fn assess_exit_status_tells_the_decision() {
+    let server = Server::start("assess");
+    let assess = |extra: &[&str]| {
+        let mut command = server.cli();
+        command.arg("assess").args(extra);
+        run(&mut command)
+    };
+    let (code, out, _) = assess(&[
+        "--from",
+        "CN",
+        "--to",
+        "US",
+        "--category",
+        "user.contact",
+        "--subjects",
+        "500000",
+    ]);
+    assert_eq!(code, 10, "{out}");
+    assert!(out.contains("Decision:  CONDITIONAL"), "{out}");
+    assert!(
+        out.contains("cn_standard_contract, cn_pi_certification, cn_security_assessment"),
+        "{out}"
+    );
+
+    let (code, _, _) = assess(&[
+        "--from",
+        "CN",
+        "--to",
+        "US",
+        "--category",
+        "user.contact",
+        "--subjects",
+        "500000",
+        "--safeguard",
+        "cn_standard_contract",
+    ]);
+    assert_eq!(code, 0);
+    let (code, out, _) = assess(&["--from", "AR", "--to", "US", "--category", "user.contact"]);
+    assert_eq!(code, 11, "no regime for Argentina: {out}");
+    let (code, out, _) = assess(&[
+        "--from",
+        "US",
+        "--to",
+        "CN",
+        "--category",
+        "user.health_and_medical.genetic",
+        "--subjects",
+        "5000",
+    ]);
+    assert_eq!(code, 12, "bulk genomic data to a country of concern: {out}");
+
+    let (code, out, err) = assess(&["--from", "CN", "--to", "US", "--category", "user.shoe_size"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("error: INVALID_ARGUMENT: invalid flow"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  flow.data_categories[0]: unknown data category `user.shoe_size`"),
+        "{err}"
+    );
+
+    let (code, out, _) = run(server.cli().args([
+        "--output",
+        "json",
+        "assess",
+        "--from",
+        "CN",
+        "--via",
+        "HK",
+        "--to",
+        "US",
+        "--category",
+        "user.contact",
+        "--subjects",
+        "500000",
+        "--explain",
+    ]));
+    assert_eq!(code, 10);
+    let answer = json(&out);
+    assert_eq!(answer["decision"], "CONDITIONAL");
+    assert_eq!(answer["revision"], 1);
+    assert!(
+        answer["unmet_requirements"]
+            .as_array()
+            .is_some_and(|u| !u.is_empty())
+    );
+    assert!(
+        answer["matched_rules"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|r| r["leg"] == "CN=>US")),
+        "{answer}"
+    );
+    assert!(answer["trace"].as_array().is_some_and(|t| !t.is_empty()));
+
+    let (code, _, err) = run(server.cli().args(["assess", "--from", "CN", "--to", "US"]));
+    assert_eq!(code, 2, "usage error: {err}");
+}
+
+#[test]
+fn assess_file_streams_one_json_answer_per_line() {
+    let server = Server::start("file");
+    let flows = server.file(
+        "flows.jsonl",
+        concat!(
+            r#"{"request_id":"a","origin":"CN","destination":"US","data_categories":["user.contact"],"data_subject_count":5}"#,
+            "\n",
+            r#"{"request_id":"b","origin":"CN","destination":"US","data_categories":["user.contact"],"data_subject_count":500000}"#,
+            "\n\n",
+            r#"{"origin":"FR","destination":"DE","data_categories":["user.contact"]}"#,
+            "\n"
+        ),
+    );
+    let (code, out, _) = run(server.cli().args(["assess", "--file"]).arg(&flows));
+    assert_eq!(code, 10, "the most severe decision: {out}");
+    let answers: Vec<Value> = out.lines().map(json).collect();
+    let summary: Vec<(String, String)> = answers
+        .iter()
+        .map(|a| {
+            (
+                a["request_id"].as_str().unwrap_or("").to_owned(),
+                a["decision"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a".to_owned(), "PERMITTED".to_owned()),
+            ("b".to_owned(), "CONDITIONAL".to_owned()),
+            ("line-4".to_owned(), "PERMITTED".to_owned())
+        ]
+    );
+
+    let bad = server.file(
+        "bad.jsonl",
+        r#"{"request_id":"x","origin":"CN","destination":"ZZ","data_categories":["user.contact"]}"#,
+    );
+    let (code, out, _) = run(server.cli().args(["assess", "--file"]).arg(&bad));
+    assert_eq!(code, 1);
+    let answer = json(&out);
+    assert_eq!(answer["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(
+        answer["error"]["field_violations"][0]["field"],
+        "flow.destination"
+    );
+}
+
+fn sg_file(server: &Server, name: &str) -> PathBuf {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rules/jurisdictions/SG.yaml"),
+    )
+    .expect("SG rules");
+    let renamed = text.replacen("\nname: ", &format!("\nname: {name} — "), 1);
+    server.file(&format!("{name}.yaml"), &renamed)
+}
+
+#[test]
+fn rules_and_groups_commands_read_and_write() {
+    let server = Server::start("rules");
+    let (code, out, _) = run(server.cli().args(["--output", "json", "rules", "list"]));
+    assert_eq!(code, 0);
+    let list = json(&out);
+    assert_eq!(list["revision"], 1);
+    assert!(list["rule_sets"].as_array().is_some_and(|r| r.len() >= 18));
+
+    let (code, out, _) = run(server.cli().args(["rules", "list"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("Jurisdiction") && out.contains("SG"), "{out}");
+
+    let (code, out, _) = run(server.cli().args(["rules", "get", "CN"]));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("# version 1 at revision 1\n"), "{out}");
+    let yaml = out
+        .split_once('\n')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let parsed =
+        xborder::rules_io::parse_rule_set("cn.yaml", yaml).expect("get prints what put reads");
+    assert_eq!(parsed.jurisdiction, "CN");
+
+    // Writes need the token.
+    let first = sg_file(&server, "first");
+    let (code, _, err) = run(server.cli().args(["rules", "put"]).arg(&first));
+    assert_eq!(code, 1);
+    assert!(err.contains("UNAUTHENTICATED"), "{err}");
+
+    let (code, out, _) = run(server
+        .admin()
+        .args(["--output", "json", "rules", "put", "--dry-run"])
+        .arg(&first));
+    assert_eq!(code, 0);
+    let dry = json(&out);
+    assert_eq!(
+        (
+            dry["committed"].as_bool(),
+            dry["version"].as_u64(),
+            dry["revision"].as_u64()
+        ),
+        (Some(false), Some(2), Some(1))
+    );
+
+    let (code, out, _) = run(server.admin().args(["rules", "put"]).arg(&first));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().next(),
+        Some("rule set SG: version 2 at revision 2 (committed)")
+    );
+
+    let (code, _, err) = run(server
+        .admin()
+        .args(["rules", "put", "--expected-version", "1"])
+        .arg(&first));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "ABORTED: version conflict on rule set SG: expected version 1, current version is 2"
+        ),
+        "{err}"
+    );
+
+    let broken_text = std::fs::read_to_string(&first).expect("file").replacen(
+        "any_of: [",
+        "any_of: [handshake, ",
+        1,
+    );
+    let broken = server.file("broken.yaml", &broken_text);
+    let (code, _, err) = run(server.admin().args(["rules", "put"]).arg(&broken));
+    assert_eq!(code, 1);
+    let line = broken_text
+        .lines()
+        .position(|l| l.contains("handshake"))
+        .expect("line")
+        + 1;
+    assert!(
+        err.contains(&format!("broken.yaml:{line}:"))
+            && err.contains("unknown mechanism `handshake`"),
+        "violations point into the file: {err}"
+    );
+
+    let (code, out, _) = run(server
+        .cli()
+        .args(["--output", "json", "rules", "history", "SG"]));
+    assert_eq!(code, 0);
+    let history = json(&out);
+    assert_eq!(history[0]["kind"], "LOADED");
+    assert_eq!(
+        (history[1]["version"].as_u64(), history[1]["kind"].as_str()),
+        (Some(2), Some("UPDATED"))
+    );
+
+    let (code, out, _) =
+        run(server
+            .cli()
+            .args(["--output", "json", "rules", "get", "SG", "--version", "1"]));
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)["rule_set"]["jurisdiction"], "SG");
+
+    let (code, _, err) = run(server.cli().args(["rules", "get", "ZZ"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("NOT_FOUND: rule set ZZ not found"), "{err}");
+
+    let (code, out, _) =
+        run(server
+            .admin()
+            .args(["rules", "delete", "SG", "--expected-version", "2"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("rule set SG deleted: version 2 at revision 3"),
+        "{out}"
+    );
+
+    let (code, out, _) = run(server.cli().args(["--output", "json", "groups", "list"]));
+    assert_eq!(code, 0);
+    assert!(
+        json(&out)["groups"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|g| g["name"] == "asean"))
+    );
+    let (code, out, _) = run(server.cli().args(["groups", "get", "asean"]));
+    assert_eq!(code, 0);
+    let yaml = out
+        .split_once('\n')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let group = xborder::rules_io::parse_group("asean.yaml", yaml).expect("group YAML");
+    let mut members = group.members.clone();
+    members.push("TL".into());
+    let group_file = server.file(
+        "asean.yaml",
+        &format!("name: asean\nmembers: [{}]\n", members.join(", ")),
+    );
+    let (code, out, _) = run(server
+        .admin()
+        .args(["--output", "json", "groups", "put"])
+        .arg(&group_file));
+    assert_eq!(code, 0, "{out}");
+    let written = json(&out);
+    assert_eq!(written["diff"]["added"], serde_json::json!(["TL"]));
+    assert_eq!(written["revision"], 4);
+}
+
+/// A TCP proxy whose connections can be cut, to drop a client's connection mid-stream.
+struct Proxy {
+    address: SocketAddr,
+    cut: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn start(target: SocketAddr) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let cut = Arc::new(AtomicBool::new(false));
+        let cut_flag = Arc::clone(&cut);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if cut_flag.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    let flag = Arc::clone(&cut_flag);
+                    std::thread::spawn(move || {
+                        let _ = from.set_read_timeout(Some(Duration::from_millis(50)));
+                        let mut buffer = [0u8; 16 * 1024];
+                        loop {
+                            if flag.load(Ordering::SeqCst) {
+                                let _ = from.shutdown(std::net::Shutdown::Both);
+                                let _ = to.shutdown(std::net::Shutdown::Both);
+                                return;
+                            }
+                            match std::io::Read::read(&mut from, &mut buffer) {
+                                Ok(0) => {
+                                    let _ = to.shutdown(std::net::Shutdown::Both);
+                                    return;
+                                }
+                                Ok(n) => {
+                                    if std::io::Write::write_all(&mut to, &buffer[..n]).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(error)
+                                    if matches!(
+                                        error.kind(),
+                                        std::io::ErrorKind::WouldBlock
+                                            | std::io::ErrorKind::TimedOut
+                                    ) => {}
+                                Err(_) => {
+                                    let _ = to.shutdown(std::net::Shutdown::Both);
+                                    return;
+                                }
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Self { address, cut }
+    }
+}
+
+#[test]
+fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
+    let server = Server::start("watch");
+    let proxy = Proxy::start(server.address);
+    let mut watcher = Command::cargo_bin("xborder")
+        .expect("xborder binary")
+        .args([
+            "--endpoint",
+            &format!("http://{}", proxy.address),
+            "--output",
+            "json",
+            "watch",
+            "--progress",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start watch");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (lines_tx, lines) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(json(&line)).is_err() {
+                return;
+            }
+        }
+    });
+    let next_change = |lines: &mpsc::Receiver<Value>| loop {
+        let event = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("watch prints in time");
+        if event["kind"] != "PROGRESS" {
+            return event;
+        }
+    };
+    let first = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("first progress");
+    assert_eq!(first["kind"], "PROGRESS");
+
+    let put = |name: &str| {
+        let (code, out, err) = run(server
+            .admin()
+            .args(["rules", "put"])
+            .arg(sg_file(&server, name)));
+        assert_eq!(code, 0, "{out}{err}");
+    };
+    let mut revisions = Vec::new();
+    for name in ["one", "two"] {
+        put(name);
+        revisions.push(next_change(&lines)["revision"].as_u64().expect("revision"));
+    }
+
+    // Cut the connection and keep it down while two more changes are committed.
+    proxy.cut.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(300));
+    put("three");
+    put("four");
+    proxy.cut.store(false, Ordering::SeqCst);
+    put("five");
+    for _ in 0..3 {
+        revisions.push(next_change(&lines)["revision"].as_u64().expect("revision"));
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    assert_eq!(
+        revisions,
+        [2, 3, 4, 5, 6],
+        "no event missed or repeated across the reconnect"
+    );
+}
