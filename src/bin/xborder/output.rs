@@ -4,7 +4,7 @@
 use std::io::Write as _;
 
 use anstyle::{AnsiColor, Style};
-use comfy_table::{Table, presets};
+use comfy_table::{ContentArrangement, Table, presets};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -13,11 +13,18 @@ use xborder::rules_io::Positions;
 
 use crate::client::CliError;
 
-/// A table with the house style.
+/// Width tables wrap to: `$COLUMNS` when the shell exports it, else 120.
+fn width() -> u16 {
+    std::env::var("COLUMNS").ok().and_then(|columns| columns.parse().ok()).unwrap_or(120)
+}
+
+/// A table with the house style, wrapped to the terminal width.
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width())
         .set_header(header.iter().copied());
     table
 }
