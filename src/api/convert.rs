@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::engine::CompiledRuleSet;
+use crate::model::validate::Report;
 use crate::model::{
     Assessment, Conditions, CountryGroup, Decision, Effect, Flow, Leg, Profile, Rule, RuleRef,
     RuleSet, Violation,
@@ -19,33 +20,13 @@ use super::pb;
 /// Most entries a repeated field of a flow may have.
 pub const MAX_REPEATED: usize = 64;
 
-/// Collects violations under a path prefix.
-#[derive(Default)]
-struct Violations(Vec<Violation>);
-
-impl Violations {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Violation {
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    fn limit(&mut self, path: &str, len: usize) {
-        if len > MAX_REPEATED {
-            self.add(
-                path,
-                format!("at most {MAX_REPEATED} entries are allowed, got {len}"),
-            );
-        }
-    }
-
-    fn finish<T>(self, value: T) -> Result<T, Vec<Violation>> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.0)
-        }
+/// Records a violation when a repeated field of a flow is over the limit.
+fn limit(violations: &mut Report, path: &str, len: usize) {
+    if len > MAX_REPEATED {
+        violations.add(
+            path,
+            format!("at most {MAX_REPEATED} entries are allowed, got {len}"),
+        );
     }
 }
 
@@ -68,14 +49,18 @@ impl TryFrom<pb::AssessFlowRequest> for FlowQuery {
     type Error = Vec<Violation>;
 
     fn try_from(request: pb::AssessFlowRequest) -> Result<Self, Self::Error> {
-        let mut violations = Violations::default();
+        let mut violations = Report::default();
         let flow = request.flow.unwrap_or_else(|| {
             violations.add("flow", "a flow is required");
             pb::Flow::default()
         });
-        violations.limit("flow.transit", flow.transit.len());
-        violations.limit("flow.data_categories", flow.data_categories.len());
-        violations.limit("flow.safeguards", flow.safeguards.len());
+        limit(&mut violations, "flow.transit", flow.transit.len());
+        limit(
+            &mut violations,
+            "flow.data_categories",
+            flow.data_categories.len(),
+        );
+        limit(&mut violations, "flow.safeguards", flow.safeguards.len());
         let at_time = request.at_time.and_then(|time| {
             let parsed = timestamp(&time);
             if parsed.is_none() {
@@ -124,7 +109,7 @@ pub fn to_timestamp(time: Timestamp) -> prost_types::Timestamp {
     }
 }
 
-fn date(violations: &mut Violations, path: String, text: &str) -> Option<Date> {
+fn date(violations: &mut Report, path: String, text: &str) -> Option<Date> {
     if text.is_empty() {
         return None;
     }
@@ -150,7 +135,7 @@ fn conditions(conditions: pb::Conditions) -> Conditions {
 
 /// Converts a protobuf rule set whose fields sit under `prefix` (`rule_set`).
 pub fn rule_set(message: pb::RuleSet, prefix: &str) -> Result<RuleSet, Vec<Violation>> {
-    let mut violations = Violations::default();
+    let mut violations = Report::default();
     let rules = message
         .rules
         .into_iter()

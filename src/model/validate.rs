@@ -25,16 +25,26 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Collects violations under a path prefix.
-#[derive(Default)]
-struct Report(Vec<Violation>);
+/// Collects every violation found, so callers report all problems at once.
+#[derive(Debug, Default)]
+pub struct Report(Vec<Violation>);
 
 impl Report {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// Records a problem with the field at `path`.
+    pub fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(Violation {
             path: path.into(),
             message: message.into(),
         });
+    }
+
+    /// `value` when nothing was recorded, else every violation.
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<Violation>> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
     }
 }
 

@@ -15,7 +15,10 @@ use crate::client::CliError;
 
 /// Width tables wrap to: `$COLUMNS` when the shell exports it, else 120.
 fn width() -> u16 {
-    std::env::var("COLUMNS").ok().and_then(|columns| columns.parse().ok()).unwrap_or(120)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.parse().ok())
+        .unwrap_or(120)
 }
 
 /// A table with the house style, wrapped to the terminal width.
