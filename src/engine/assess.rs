@@ -1,5 +1,6 @@
 //! DESIGN.md section 2 "Evaluation": legs, applicable rule sets, matching, severity.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -27,24 +28,104 @@ pub fn assess(
     explain: bool,
 ) -> Result<Assessment, FlowError> {
     let flow = ValidFlow::new(flow, &snapshot.vocabulary)?;
-    let today = at.to_zoned(TimeZone::UTC).date();
     let mut answer = Answer::new(snapshot.revision, explain);
-    for leg in legs(&flow.route) {
+    walk(snapshot, &flow, at, &mut answer);
+    Ok(answer.finish(flow.route()))
+}
+
+/// The decision alone: the same evaluation as [`assess`] without building the answer, and
+/// without allocating.
+pub fn decide(snapshot: &Snapshot, flow: &Flow, at: Timestamp) -> Result<Decision, FlowError> {
+    let flow = ValidFlow::new(flow, &snapshot.vocabulary)?;
+    let mut severity = Severity(Decision::Permitted);
+    walk(snapshot, &flow, at, &mut severity);
+    Ok(severity.0)
+}
+
+/// Receives the outcome of every rule on every leg, in answer order.
+trait Visitor {
+    /// `leg` leaves a country to which no rule set applies.
+    fn no_regime(&mut self, leg: Leg);
+    /// `rule_set` applies to a leg.
+    fn consult(&mut self, rule_set: &CompiledRuleSet);
+    /// `rule` matched on `leg`.
+    fn matched(&mut self, rule_set: &CompiledRuleSet, rule: &CompiledRule, flow: &ValidFlow, leg: Leg);
+    /// `rule` did not match on `leg`, for the reason `failed`.
+    fn not_matched(&mut self, rule_set: &CompiledRuleSet, rule: &CompiledRule, leg: Leg, failed: Failed);
+}
+
+/// Evaluates every applicable rule on every leg of the flow's route.
+fn walk(snapshot: &Snapshot, flow: &ValidFlow, at: Timestamp, visitor: &mut impl Visitor) {
+    let today = at.to_zoned(TimeZone::UTC).date();
+    for leg in legs(flow.route()) {
         let rule_sets = snapshot.applicable(leg.from);
         if rule_sets.is_empty() && !leg.onward {
-            answer.legs_without_regime.push(leg);
+            visitor.no_regime(leg);
         }
         for rule_set in rule_sets {
-            answer.consult(rule_set);
+            visitor.consult(rule_set);
             for rule in &rule_set.rules {
-                match evaluate(rule, &flow, leg, today) {
-                    Ok(()) => answer.matched(rule_set, rule, &flow, leg),
-                    Err(failed) => answer.not_matched(rule_set, rule, leg, failed),
+                match evaluate(rule, flow, leg, today) {
+                    Ok(()) => visitor.matched(rule_set, rule, flow, leg),
+                    Err(failed) => visitor.not_matched(rule_set, rule, leg, failed),
                 }
             }
         }
     }
-    Ok(answer.finish(&flow.route))
+}
+
+/// The severity a matched rule contributes, given the flow's safeguards.
+fn severity(rule: &CompiledRule, flow: &ValidFlow) -> Decision {
+    match rule.effect {
+        Effect::Permit => Decision::Permitted,
+        Effect::Prohibit => Decision::Prohibited,
+        Effect::Review => Decision::ReviewRequired,
+        Effect::Require if met_by(rule, flow).is_some() => Decision::Permitted,
+        Effect::Require => Decision::Conditional,
+    }
+}
+
+/// Index in `any_of` of the first mechanism among the flow's safeguards.
+fn met_by(rule: &CompiledRule, flow: &ValidFlow) -> Option<usize> {
+    rule.any_of.iter().position(|id| flow.safeguards.contains(*id))
+}
+
+/// Tracks only the most severe outcome.
+struct Severity(Decision);
+
+impl Visitor for Severity {
+    fn no_regime(&mut self, _: Leg) {
+        self.0 = self.0.max(Decision::ReviewRequired);
+    }
+
+    fn consult(&mut self, _: &CompiledRuleSet) {}
+
+    fn matched(&mut self, _: &CompiledRuleSet, rule: &CompiledRule, flow: &ValidFlow, _: Leg) {
+        self.0 = self.0.max(severity(rule, flow));
+    }
+
+    fn not_matched(&mut self, _: &CompiledRuleSet, _: &CompiledRule, _: Leg, _: Failed) {}
+}
+
+/// Why a rule did not match: the first condition that failed.
+#[derive(Debug, Clone, Copy)]
+enum Failed {
+    EffectiveFrom,
+    EffectiveUntil,
+    When(&'static str),
+    Unless(usize),
+}
+
+impl Failed {
+    /// The failed condition as a path into the rule (`when.min_subjects`, `unless[1]`).
+    fn path(self) -> String {
+        match self {
+            Failed::EffectiveFrom => "effective_from".into(),
+            Failed::EffectiveUntil => "effective_until".into(),
+            Failed::When(condition) => format!("when.{condition}"),
+            Failed::Unless(block) => format!("unless[{block}]"),
+        }
+    }
 }
 
 /// The legs of a route: each hop `X -> Y` with `X != Y` under X's law, then the origin's
@@ -78,25 +159,18 @@ fn legs(route: &[crate::model::CountryCode]) -> impl Iterator<Item = Leg> + '_ {
     hops.chain(onward)
 }
 
-/// Whether `rule` matches on `leg`; otherwise the first failing condition's path.
-fn evaluate(rule: &CompiledRule, flow: &ValidFlow, leg: Leg, today: Date) -> Result<(), String> {
+/// Whether `rule` matches on `leg`; otherwise the first failing condition.
+fn evaluate(rule: &CompiledRule, flow: &ValidFlow, leg: Leg, today: Date) -> Result<(), Failed> {
     let matcher = &rule.matcher;
     if matcher.effective_from.is_some_and(|from| today < from) {
-        return Err("effective_from".into());
+        return Err(Failed::EffectiveFrom);
     }
     if matcher.effective_until.is_some_and(|until| today >= until) {
-        return Err("effective_until".into());
+        return Err(Failed::EffectiveUntil);
     }
-    if let Err(condition) = holds(&matcher.when, flow, leg) {
-        return Err(format!("when.{condition}"));
-    }
-    match rule
-        .matcher
-        .unless
-        .iter()
-        .position(|block| holds(block, flow, leg).is_ok())
-    {
-        Some(block) => Err(format!("unless[{block}]")),
+    holds(&matcher.when, flow, leg).map_err(Failed::When)?;
+    match matcher.unless.iter().position(|block| holds(block, flow, leg).is_ok()) {
+        Some(block) => Err(Failed::Unless(block)),
         None => Ok(()),
     }
 }
@@ -166,82 +240,6 @@ impl Answer {
         }
     }
 
-    fn consult(&mut self, rule_set: &CompiledRuleSet) {
-        if !self
-            .versions
-            .iter()
-            .any(|seen| seen.jurisdiction == rule_set.jurisdiction)
-        {
-            self.versions.push(RuleSetVersion {
-                jurisdiction: Arc::clone(&rule_set.jurisdiction),
-                version: rule_set.version,
-            });
-        }
-    }
-
-    fn matched(
-        &mut self,
-        rule_set: &CompiledRuleSet,
-        rule: &CompiledRule,
-        flow: &ValidFlow,
-        leg: Leg,
-    ) {
-        let reference = rule_ref(rule_set, rule);
-        let severity = match rule.effect {
-            Effect::Permit => Decision::Permitted,
-            Effect::Prohibit => Decision::Prohibited,
-            Effect::Review => Decision::ReviewRequired,
-            Effect::Require => {
-                let met_by = rule
-                    .any_of
-                    .iter()
-                    .position(|id| flow.safeguards.contains(*id));
-                let requirement = Requirement {
-                    rule: reference.clone(),
-                    leg,
-                    any_of: Arc::clone(&rule.any_of_names),
-                    met_by: met_by.map(|index| Arc::clone(&rule.any_of_names[index])),
-                };
-                if met_by.is_some() {
-                    self.met.push(requirement);
-                    Decision::Permitted
-                } else {
-                    self.unmet.push(requirement);
-                    Decision::Conditional
-                }
-            }
-        };
-        self.decision = self.decision.max(severity);
-        for obligation in rule.obligations.iter() {
-            self.obligations.push(Obligation {
-                obligation: Arc::clone(obligation),
-                rule: reference.clone(),
-                leg,
-            });
-        }
-        self.matched.push(MatchedRule {
-            rule: reference,
-            leg,
-            effect: rule.effect,
-        });
-    }
-
-    fn not_matched(
-        &mut self,
-        rule_set: &CompiledRuleSet,
-        rule: &CompiledRule,
-        leg: Leg,
-        failed: String,
-    ) {
-        if self.explain {
-            self.trace.push(TraceEntry {
-                rule: rule_ref(rule_set, rule),
-                leg,
-                failed,
-            });
-        }
-    }
-
     fn finish(mut self, route: &[crate::model::CountryCode]) -> Assessment {
         if !self.legs_without_regime.is_empty() {
             self.decision = self.decision.max(Decision::ReviewRequired);
@@ -264,60 +262,134 @@ impl Answer {
 
     /// One line saying what decided the answer.
     fn summary(&self, route: &[crate::model::CountryCode]) -> String {
-        let path = route
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" -> ");
-        let by_effect = |effect: Effect| {
-            self.matched
-                .iter()
-                .filter(|rule| rule.effect == effect)
-                .map(|rule| format!("{} on {}", rule.rule.rule_id, rule.leg))
-                .collect::<Vec<_>>()
-                .join(", ")
+        // One buffer, written in place: the summary is on every answer's path.
+        let mut out = String::with_capacity(160);
+        let _ = write!(out, "{}: ", self.decision);
+        for (index, stop) in route.iter().enumerate() {
+            let _ = write!(out, "{}{stop}", if index == 0 { "" } else { " -> " });
+        }
+        out.push_str(": ");
+        let list_rules = |out: &mut String, effect: Effect| {
+            let rules = self.matched.iter().filter(|rule| rule.effect == effect);
+            for (index, rule) in rules.enumerate() {
+                let _ = write!(out, "{}{} on {}", if index == 0 { "" } else { ", " }, rule.rule.rule_id, rule.leg);
+            }
         };
-        let reason = match self.decision {
-            Decision::Prohibited => format!("prohibited by {}", by_effect(Effect::Prohibit)),
+        match self.decision {
+            Decision::Prohibited => {
+                out.push_str("prohibited by ");
+                list_rules(&mut out, Effect::Prohibit);
+            }
             Decision::ReviewRequired => {
-                let mut reasons: Vec<String> = self
-                    .legs_without_regime
-                    .iter()
-                    .map(|leg| format!("no known regime for data leaving {}", leg.from))
-                    .collect();
-                let rules = by_effect(Effect::Review);
-                if !rules.is_empty() {
-                    reasons.push(format!("review required by {rules}"));
+                for (index, leg) in self.legs_without_regime.iter().enumerate() {
+                    let separator = if index == 0 { "" } else { "; " };
+                    let _ = write!(out, "{separator}no known regime for data leaving {}", leg.from);
                 }
-                reasons.join("; ")
+                if self.matched.iter().any(|rule| rule.effect == Effect::Review) {
+                    if !self.legs_without_regime.is_empty() {
+                        out.push_str("; ");
+                    }
+                    out.push_str("review required by ");
+                    list_rules(&mut out, Effect::Review);
+                }
             }
             Decision::Conditional => {
-                let unmet = self
-                    .unmet
-                    .iter()
-                    .map(|requirement| {
-                        format!(
-                            "{} on {} needs one of {}",
-                            requirement.rule.rule_id,
-                            requirement.leg,
-                            requirement.any_of.join(", ")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                format!("{} unmet requirement(s): {unmet}", self.unmet.len())
+                let _ = write!(out, "{} unmet requirement(s): ", self.unmet.len());
+                for (index, requirement) in self.unmet.iter().enumerate() {
+                    let separator = if index == 0 { "" } else { "; " };
+                    let _ = write!(out, "{separator}{} on {} needs one of ", requirement.rule.rule_id, requirement.leg);
+                    for (position, mechanism) in requirement.any_of.iter().enumerate() {
+                        let _ = write!(out, "{}{mechanism}", if position == 0 { "" } else { ", " });
+                    }
+                }
             }
             Decision::Permitted if route.windows(2).all(|pair| pair[0] == pair[1]) => {
-                "no cross-border leg".to_owned()
+                out.push_str("no cross-border leg");
             }
-            Decision::Permitted => format!(
-                "{} rule(s) matched, {} requirement(s) met, none unmet",
-                self.matched.len(),
-                self.met.len()
-            ),
-        };
-        format!("{}: {path}: {reason}", self.decision)
+            Decision::Permitted => {
+                let _ = write!(
+                    out,
+                    "{} rule(s) matched, {} requirement(s) met, none unmet",
+                    self.matched.len(),
+                    self.met.len()
+                );
+            }
+        }
+        out
     }
+}
+
+impl Visitor for Answer {
+    fn no_regime(&mut self, leg: Leg) {
+        self.legs_without_regime.push(leg);
+    }
+
+    fn consult(&mut self, rule_set: &CompiledRuleSet) {
+        if !self
+            .versions
+            .iter()
+            .any(|seen| seen.jurisdiction == rule_set.jurisdiction)
+        {
+            self.versions.push(RuleSetVersion {
+                jurisdiction: Arc::clone(&rule_set.jurisdiction),
+                version: rule_set.version,
+            });
+        }
+    }
+
+    fn matched(
+        &mut self,
+        rule_set: &CompiledRuleSet,
+        rule: &CompiledRule,
+        flow: &ValidFlow,
+        leg: Leg,
+    ) {
+        let reference = rule_ref(rule_set, rule);
+        if rule.effect == Effect::Require {
+            let met_by = met_by(rule, flow);
+            let requirement = Requirement {
+                rule: reference.clone(),
+                leg,
+                any_of: Arc::clone(&rule.any_of_names),
+                met_by: met_by.map(|index| Arc::clone(&rule.any_of_names[index])),
+            };
+            if met_by.is_some() {
+                self.met.push(requirement);
+            } else {
+                self.unmet.push(requirement);
+            }
+        }
+        self.decision = self.decision.max(severity(rule, flow));
+        for obligation in rule.obligations.iter() {
+            self.obligations.push(Obligation {
+                obligation: Arc::clone(obligation),
+                rule: reference.clone(),
+                leg,
+            });
+        }
+        self.matched.push(MatchedRule {
+            rule: reference,
+            leg,
+            effect: rule.effect,
+        });
+    }
+
+    fn not_matched(
+        &mut self,
+        rule_set: &CompiledRuleSet,
+        rule: &CompiledRule,
+        leg: Leg,
+        failed: Failed,
+    ) {
+        if self.explain {
+            self.trace.push(TraceEntry {
+                rule: rule_ref(rule_set, rule),
+                leg,
+                failed: failed.path(),
+            });
+        }
+    }
+
 }
 
 fn rule_ref(rule_set: &CompiledRuleSet, rule: &CompiledRule) -> RuleRef {

@@ -20,11 +20,15 @@ fn summarize(violations: &[Violation]) -> String {
         .join("; ")
 }
 
-/// A validated flow: codes parsed, ids interned.
+/// Most transit countries a flow may name, so a route fits on the stack.
+pub const MAX_TRANSIT: usize = 64;
+
+/// A validated flow: codes parsed, ids interned; nothing on the heap.
 #[derive(Debug, Clone)]
 pub(crate) struct ValidFlow {
-    /// `origin`, `transit...`, `destination`.
-    pub(crate) route: Vec<CountryCode>,
+    /// `origin`, `transit...`, `destination`, in the first `route_len` slots.
+    route: [CountryCode; MAX_TRANSIT + 2],
+    route_len: usize,
     pub(crate) categories: IdSet,
     pub(crate) subjects: u64,
     pub(crate) safeguards: IdSet,
@@ -35,31 +39,43 @@ pub(crate) struct ValidFlow {
 }
 
 impl ValidFlow {
+    /// `origin`, `transit...`, `destination`.
+    pub(crate) fn route(&self) -> &[CountryCode] {
+        &self.route[..self.route_len]
+    }
+
     pub(crate) fn new(flow: &Flow, vocabulary: &Vocabulary) -> Result<Self, FlowError> {
         let mut violations = Vec::new();
-        let mut code = |path: String, text: &str| {
+        // Paths are only formatted for invalid fields, so a valid flow allocates nothing.
+        let mut code = |path: &dyn Fn() -> String, text: &str| {
             let parsed = CountryCode::parse_assigned(text);
             if parsed.is_none() {
                 violations.push(Violation {
-                    path,
+                    path: path(),
                     message: format!("`{text}` is not an ISO 3166-1 alpha-2 country code"),
                 });
             }
             parsed
         };
-        let origin = code("flow.origin".into(), &flow.origin);
-        let transit: Vec<_> = flow
-            .transit
-            .iter()
-            .enumerate()
-            .map(|(index, text)| code(format!("flow.transit[{index}]"), text))
-            .collect();
-        let destination = code("flow.destination".into(), &flow.destination);
-        let route: Vec<CountryCode> = std::iter::once(origin)
-            .chain(transit)
-            .chain(std::iter::once(destination))
-            .flatten()
-            .collect();
+        let mut route = [CountryCode::FIRST; MAX_TRANSIT + 2];
+        let mut route_len = 0;
+        let mut push = |stop: Option<CountryCode>| {
+            if let (Some(stop), Some(slot)) = (stop, route.get_mut(route_len)) {
+                *slot = stop;
+                route_len += 1;
+            }
+        };
+        push(code(&|| "flow.origin".into(), &flow.origin));
+        for (index, text) in flow.transit.iter().enumerate() {
+            push(code(&|| format!("flow.transit[{index}]"), text));
+        }
+        push(code(&|| "flow.destination".into(), &flow.destination));
+        if flow.transit.len() > MAX_TRANSIT {
+            violations.push(Violation {
+                path: "flow.transit".into(),
+                message: format!("at most {MAX_TRANSIT} transit countries are allowed"),
+            });
+        }
 
         let mut ids = |path: &str, names: &[String], kind: Kind| -> IdSet {
             let mut set = IdSet::EMPTY;
@@ -121,6 +137,7 @@ impl ValidFlow {
         match (violations.is_empty(), protection) {
             (true, Some(protection)) => Ok(Self {
                 route,
+                route_len,
                 categories,
                 subjects: flow.data_subject_count,
                 safeguards,

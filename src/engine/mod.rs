@@ -6,7 +6,7 @@ mod compile;
 mod input;
 mod snapshot;
 
-pub use assess::assess;
+pub use assess::{assess, decide};
 pub use compile::{CompiledRuleSet, Group, Groups};
-pub use input::FlowError;
+pub use input::{FlowError, MAX_TRANSIT};
 pub use snapshot::Snapshot;

@@ -62,6 +62,8 @@ const ASSIGNED: CountrySet = {
 pub struct CountryCode(u16);
 
 impl CountryCode {
+    /// `AA`, the first two-letter combination: a filler for fixed-size arrays of codes.
+    pub const FIRST: Self = Self(0);
     /// Parses any two ASCII letters (either case) into a code, assigned or not.
     pub fn parse_letters(text: &str) -> Option<Self> {
         let bytes = text.as_bytes();
