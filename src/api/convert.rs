@@ -360,13 +360,11 @@ pub fn pb_assessment(request_id: String, assessment: &Assessment) -> pb::AssessF
             .obligations
             .iter()
             .map(|obligation| {
-                let (rule_id, jurisdiction, citation) = reference(&obligation.rule);
                 pb::Obligation {
                     obligation: obligation.obligation.to_string(),
-                    rule_id,
-                    jurisdiction,
+                    rule_id: obligation.rule.rule_id.to_string(),
+                    jurisdiction: obligation.rule.jurisdiction.to_string(),
                     leg: Some(pb_leg(&obligation.leg)),
-                    citation,
                 }
             })
             .collect(),

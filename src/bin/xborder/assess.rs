@@ -72,7 +72,7 @@ pub fn answer_json(answer: &pb::AssessFlowResponse) -> Value {
         "met_requirements": answer.met_requirements.iter().map(requirement).collect::<Vec<_>>(),
         "obligations": answer.obligations.iter().map(|o| json!({
             "obligation": o.obligation, "rule_id": o.rule_id, "jurisdiction": o.jurisdiction,
-            "leg": output::leg(o.leg.as_ref()), "citation": o.citation})).collect::<Vec<_>>(),
+            "leg": output::leg(o.leg.as_ref())})).collect::<Vec<_>>(),
         "matched_rules": answer.matched_rules.iter().map(|m| json!({
             "rule_id": m.rule_id, "jurisdiction": m.jurisdiction, "leg": output::leg(m.leg.as_ref()),
             "effect": m.effect().as_str_name(), "citation": m.citation})).collect::<Vec<_>>(),
