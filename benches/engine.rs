@@ -89,13 +89,21 @@ fn engine(c: &mut Criterion) {
         allocations(|| assess(&snapshot, &typical, at, true)),
         allocations(|| assess(&snapshot, &worst, at, false)),
     );
-    c.bench_function("decide/typical", |b| b.iter(|| decide(black_box(&snapshot), black_box(&typical), at)));
-    c.bench_function("assess/typical", |b| b.iter(|| assess(black_box(&snapshot), black_box(&typical), at, false)));
+    c.bench_function("decide/typical", |b| {
+        b.iter(|| decide(black_box(&snapshot), black_box(&typical), at))
+    });
+    c.bench_function("assess/typical", |b| {
+        b.iter(|| assess(black_box(&snapshot), black_box(&typical), at, false))
+    });
     c.bench_function("assess/typical_explain", |b| {
         b.iter(|| assess(black_box(&snapshot), black_box(&typical), at, true))
     });
-    c.bench_function("assess/worst", |b| b.iter(|| assess(black_box(&snapshot), black_box(&worst), at, false)));
-    c.bench_function("assess/worst_explain", |b| b.iter(|| assess(black_box(&snapshot), black_box(&worst), at, true)));
+    c.bench_function("assess/worst", |b| {
+        b.iter(|| assess(black_box(&snapshot), black_box(&worst), at, false))
+    });
+    c.bench_function("assess/worst_explain", |b| {
+        b.iter(|| assess(black_box(&snapshot), black_box(&worst), at, true))
+    });
 }
 
 criterion_group!(benches, engine);

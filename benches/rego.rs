@@ -22,7 +22,9 @@ fn library() -> Library {
         Ok(library) => library,
         Err(error) => panic!("embedded rule library is invalid:\n{error}"),
     };
-    library.rule_sets.retain(|jurisdiction, _| JURISDICTIONS.contains(&jurisdiction.as_str()));
+    library
+        .rule_sets
+        .retain(|jurisdiction, _| JURISDICTIONS.contains(&jurisdiction.as_str()));
     library
 }
 
@@ -31,7 +33,11 @@ fn places(library: &Library, places: &[String]) -> Vec<String> {
     places
         .iter()
         .flat_map(|place| match place.strip_prefix(GROUP_PREFIX) {
-            Some(group) => library.groups.get(group).map(|g| g.members.clone()).unwrap_or_default(),
+            Some(group) => library
+                .groups
+                .get(group)
+                .map(|g| g.members.clone())
+                .unwrap_or_default(),
             None => vec![place.clone()],
         })
         .collect()
@@ -40,10 +46,16 @@ fn places(library: &Library, places: &[String]) -> Vec<String> {
 fn conditions(library: &Library, rule_set: &RuleSet, c: &Conditions) -> Value {
     let mut out = serde_json::Map::new();
     if !c.destinations_in.is_empty() {
-        out.insert("destinations_in".into(), json!(places(library, &c.destinations_in)));
+        out.insert(
+            "destinations_in".into(),
+            json!(places(library, &c.destinations_in)),
+        );
     }
     if !c.destinations_not_in.is_empty() {
-        out.insert("destinations_not_in".into(), json!(places(library, &c.destinations_not_in)));
+        out.insert(
+            "destinations_not_in".into(),
+            json!(places(library, &c.destinations_not_in)),
+        );
     }
     if !c.categories_any.is_empty() {
         let keys: Vec<String> = c
@@ -114,25 +126,53 @@ fn flows() -> Vec<Flow> {
     let origins = ["CN", "FR", "DE", "US"];
     let destinations = ["US", "CN", "JP", "IN", "RU", "CH", "HK", "SG", "DE", "BR"];
     let categories = [
-        "user.contact", "user.financial", "user.biometric", "user.health_and_medical.genetic",
-        "user.location.precise", "org.government", "org.important_data", "user.workplace", "system.operations",
+        "user.contact",
+        "user.financial",
+        "user.biometric",
+        "user.health_and_medical.genetic",
+        "user.location.precise",
+        "org.government",
+        "org.important_data",
+        "user.workplace",
+        "system.operations",
     ];
-    let subjects = [5, 101, 1_001, 9_999, 10_000, 10_001, 99_999, 100_000, 100_001, 999_999, 1_000_000, 5_000_000];
-    let safeguards = ["cn_standard_contract", "eu_scc", "dpf_certification", "cisa_security_requirements", "bcr"];
-    let purposes = ["", "hr_management", "contract_performance", "data_brokerage", "marketing"];
+    let subjects = [
+        5, 101, 1_001, 9_999, 10_000, 10_001, 99_999, 100_000, 100_001, 999_999, 1_000_000,
+        5_000_000,
+    ];
+    let safeguards = [
+        "cn_standard_contract",
+        "eu_scc",
+        "dpf_certification",
+        "cisa_security_requirements",
+        "bcr",
+    ];
+    let purposes = [
+        "",
+        "hr_management",
+        "contract_performance",
+        "data_brokerage",
+        "marketing",
+    ];
     let protections = ["", "anonymized", "pseudonymized", "encrypted_exporter_keys"];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |n: usize| {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((state >> 33) as usize) % n
     };
     (0..1_000)
         .map(|_| Flow {
             origin: origins[next(origins.len())].into(),
             destination: destinations[next(destinations.len())].into(),
-            data_categories: (0..1 + next(2)).map(|_| categories[next(categories.len())].to_owned()).collect(),
+            data_categories: (0..1 + next(2))
+                .map(|_| categories[next(categories.len())].to_owned())
+                .collect(),
             data_subject_count: subjects[next(subjects.len())],
-            safeguards: (0..next(3)).map(|_| safeguards[next(safeguards.len())].to_owned()).collect(),
+            safeguards: (0..next(3))
+                .map(|_| safeguards[next(safeguards.len())].to_owned())
+                .collect(),
             purpose: purposes[next(purposes.len())].into(),
             protection: protections[next(protections.len())].into(),
             exporter: BTreeMap::from([("critical_infrastructure".to_owned(), next(5) == 0)]),
@@ -165,20 +205,31 @@ fn side_by_side(c: &mut Criterion) {
     let at: jiff::Timestamp = format!("{TODAY}T12:00:00Z").parse().expect("time");
     let mut engine = regorus::Engine::new();
     engine
-        .add_policy("xborder.rego".into(), include_str!("rego/xborder.rego").into())
+        .add_policy(
+            "xborder.rego".into(),
+            include_str!("rego/xborder.rego").into(),
+        )
         .expect("policy");
     engine
         .add_data(regorus::Value::from_json_str(&rego_data(&library).to_string()).expect("data"))
         .expect("data");
-    let policy = engine.compile_with_entrypoint(&"data.xborder.decision".into()).expect("compile");
+    let policy = engine
+        .compile_with_entrypoint(&"data.xborder.decision".into())
+        .expect("compile");
     let flows = flows();
     let inputs: Vec<regorus::Value> = flows.iter().map(rego_input).collect();
 
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (flow, input) in flows.iter().zip(&inputs) {
         let ours = decision_name(decide(&snapshot, flow, at).expect("valid flow"));
-        let theirs = policy.eval_with_input(input.clone()).expect("rego evaluation");
-        assert_eq!(theirs.as_string().map(|s| s.as_ref()).ok(), Some(ours), "decisions differ for {flow:?}");
+        let theirs = policy
+            .eval_with_input(input.clone())
+            .expect("rego evaluation");
+        assert_eq!(
+            theirs.as_string().map(|s| s.as_ref()).ok(),
+            Some(ours),
+            "decisions differ for {flow:?}"
+        );
         *counts.entry(ours).or_default() += 1;
     }
     println!("1000 flows, same decisions from both engines: {counts:?}");

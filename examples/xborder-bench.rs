@@ -94,12 +94,23 @@ impl Drop for TempDir {
 
 impl Server {
     fn start(binary: &Path, extra: &[&str]) -> (Self, Instant) {
-        let dir = std::env::temp_dir().join(format!("xborder-bench-{}-{}", std::process::id(), rand_suffix()));
+        let dir = std::env::temp_dir().join(format!(
+            "xborder-bench-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join("token"), TOKEN).expect("token");
         let started = Instant::now();
         let mut child = Command::new(binary)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--max-watch-streams", "20000"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--max-watch-streams",
+                "20000",
+            ])
             .arg("--admin-token-file")
             .arg(dir.join("token"))
             .args(extra)
@@ -110,22 +121,41 @@ impl Server {
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let address = loop {
-            let line = lines.next().expect("server logs its address").expect("line");
+            let line = lines
+                .next()
+                .expect("server logs its address")
+                .expect("line");
             let record: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
             if record["fields"]["message"] == "serving" {
-                break record["fields"]["address"].as_str().expect("address").parse().expect("address");
+                break record["fields"]["address"]
+                    .as_str()
+                    .expect("address")
+                    .parse()
+                    .expect("address");
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        (Self { child, address, _dir: TempDir(dir) }, started)
+        (
+            Self {
+                child,
+                address,
+                _dir: TempDir(dir),
+            },
+            started,
+        )
     }
 
     async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.address)).expect("uri").connect().await.expect("connect")
+        Channel::from_shared(format!("http://{}", self.address))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -142,7 +172,10 @@ impl Drop for Server {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 fn histogram() -> Histogram<u64> {
@@ -175,7 +208,12 @@ fn typical_request() -> pb::AssessFlowRequest {
 
 /// Runs `concurrency` workers calling `call` for `seconds`; returns calls per second and
 /// the latency histogram in microseconds.
-async fn closed_loop<F, Fut>(channels: &[Channel], concurrency: usize, seconds: u64, call: F) -> (f64, Histogram<u64>)
+async fn closed_loop<F, Fut>(
+    channels: &[Channel],
+    concurrency: usize,
+    seconds: u64,
+    call: F,
+) -> (f64, Histogram<u64>)
 where
     F: Fn(Channel) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -203,7 +241,9 @@ where
         let _ = worker.await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let histogram = Arc::try_unwrap(total).map(Mutex::into_inner).unwrap_or_else(|_| histogram());
+    let histogram = Arc::try_unwrap(total)
+        .map(Mutex::into_inner)
+        .unwrap_or_else(|_| histogram());
     (histogram.len() as f64 / elapsed, histogram)
 }
 
@@ -213,10 +253,18 @@ async fn unary(server: &Server, concurrency: usize, connections: usize, seconds:
         channels.push(server.channel().await);
     }
     let health = |channel: Channel| async move {
-        HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.is_ok()
+        HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .is_ok()
     };
     let assess = |channel: Channel| async move {
-        AssessmentServiceClient::new(channel).assess_flow(typical_request()).await.is_ok()
+        AssessmentServiceClient::new(channel)
+            .assess_flow(typical_request())
+            .await
+            .is_ok()
     };
     let sample = AssessmentServiceClient::new(channels[0].clone())
         .assess_flow(typical_request())
@@ -245,10 +293,21 @@ async fn unary(server: &Server, concurrency: usize, connections: usize, seconds:
     }
     let health_rate = health_rates.iter().sum::<f64>() / health_rates.len() as f64;
     let assess_rate = assess_rates.iter().sum::<f64>() / assess_rates.len() as f64;
-    println!("unary, concurrency {concurrency} over {connections} connections, 2 x {seconds}s per side, interleaved");
-    println!("  Health/Check : {health_rate:>10.0} calls/s  {}", quantiles(&health_latency));
-    println!("  AssessFlow   : {assess_rate:>10.0} calls/s  {}", quantiles(&assess_latency));
-    println!("  ratio AssessFlow / Health: {:.1}%", 100.0 * assess_rate / health_rate);
+    println!(
+        "unary, concurrency {concurrency} over {connections} connections, 2 x {seconds}s per side, interleaved"
+    );
+    println!(
+        "  Health/Check : {health_rate:>10.0} calls/s  {}",
+        quantiles(&health_latency)
+    );
+    println!(
+        "  AssessFlow   : {assess_rate:>10.0} calls/s  {}",
+        quantiles(&assess_latency)
+    );
+    println!(
+        "  ratio AssessFlow / Health: {:.1}%",
+        100.0 * assess_rate / health_rate
+    );
 }
 
 async fn streaming(server: &Server, streams: usize, flows_per_stream: usize) {
@@ -257,13 +316,19 @@ async fn streaming(server: &Server, streams: usize, flows_per_stream: usize) {
     for stream in 0..streams {
         let channel = server.channel().await;
         tasks.push(tokio::spawn(async move {
-            let requests = tokio_stream::iter((0..flows_per_stream).map(move |index| pb::AssessFlowsRequest {
-                request: Some(pb::AssessFlowRequest {
-                    request_id: format!("{stream}-{index}"),
-                    ..typical_request()
-                }),
+            let requests = tokio_stream::iter((0..flows_per_stream).map(move |index| {
+                pb::AssessFlowsRequest {
+                    request: Some(pb::AssessFlowRequest {
+                        request_id: format!("{stream}-{index}"),
+                        ..typical_request()
+                    }),
+                }
             }));
-            let mut answers = AssessmentServiceClient::new(channel).assess_flows(requests).await.expect("stream").into_inner();
+            let mut answers = AssessmentServiceClient::new(channel)
+                .assess_flows(requests)
+                .await
+                .expect("stream")
+                .into_inner();
             let mut count = 0usize;
             while let Some(answer) = answers.next().await {
                 answer.expect("answer");
@@ -277,7 +342,10 @@ async fn streaming(server: &Server, streams: usize, flows_per_stream: usize) {
         total += task.await.expect("stream task");
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!("streaming AssessFlows: {total} flows over {streams} streams in {elapsed:.2}s = {:.0} flows/s", total as f64 / elapsed);
+    println!(
+        "streaming AssessFlows: {total} flows over {streams} streams in {elapsed:.2}s = {:.0} flows/s",
+        total as f64 / elapsed
+    );
 }
 
 async fn fanout(server: &Server, streams: usize, connections: usize, writes: usize) {
@@ -291,10 +359,17 @@ async fn fanout(server: &Server, streams: usize, connections: usize, writes: usi
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(streams);
     for index in 0..streams {
         let channel = channels[index % connections].clone();
-        let (received, latency, ready) = (Arc::clone(&received), Arc::clone(&latency), ready_tx.clone());
+        let (received, latency, ready) = (
+            Arc::clone(&received),
+            Arc::clone(&latency),
+            ready_tx.clone(),
+        );
         tokio::spawn(async move {
             let mut stream = WatchServiceClient::new(channel)
-                .watch_rule_changes(pb::WatchRuleChangesRequest { jurisdictions: vec!["SG".into()], ..Default::default() })
+                .watch_rule_changes(pb::WatchRuleChangesRequest {
+                    jurisdictions: vec!["SG".into()],
+                    ..Default::default()
+                })
                 .await
                 .expect("watch")
                 .into_inner();
@@ -305,7 +380,8 @@ async fn fanout(server: &Server, streams: usize, connections: usize, writes: usi
                 }
                 let now = jiff::Timestamp::now();
                 if let Some(committed) = event.committed_at {
-                    let committed = jiff::Timestamp::new(committed.seconds, committed.nanos).unwrap_or(now);
+                    let committed =
+                        jiff::Timestamp::new(committed.seconds, committed.nanos).unwrap_or(now);
                     let micros = now.duration_since(committed).as_micros().max(1) as u64;
                     if let Ok(mut histogram) = latency.lock() {
                         let _ = histogram.record(micros);
@@ -322,7 +398,10 @@ async fn fanout(server: &Server, streams: usize, connections: usize, writes: usi
     let rss_open = server.rss_kib();
     let mut rules = RuleServiceClient::new(channels[0].clone());
     let current = rules
-        .get_rule_set(pb::GetRuleSetRequest { jurisdiction: "SG".into(), ..Default::default() })
+        .get_rule_set(pb::GetRuleSetRequest {
+            jurisdiction: "SG".into(),
+            ..Default::default()
+        })
         .await
         .expect("SG")
         .into_inner();
@@ -337,16 +416,31 @@ async fn fanout(server: &Server, streams: usize, connections: usize, writes: usi
             expected_version: version,
             validate_only: false,
         });
-        request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().expect("header"));
-        version = rules.put_rule_set(request).await.expect("write").into_inner().version;
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {TOKEN}").parse().expect("header"),
+        );
+        version = rules
+            .put_rule_set(request)
+            .await
+            .expect("write")
+            .into_inner()
+            .version;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let expected = (streams * writes) as u64;
-    while received.load(Ordering::Relaxed) < expected && started.elapsed() < Duration::from_secs(120) {
+    while received.load(Ordering::Relaxed) < expected
+        && started.elapsed() < Duration::from_secs(120)
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let histogram = latency.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram());
-    println!("watch fan-out: {streams} streams over {connections} connections, {writes} writes 10 ms apart");
+    let histogram = latency
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_else(|_| histogram());
+    println!(
+        "watch fan-out: {streams} streams over {connections} connections, {writes} writes 10 ms apart"
+    );
     println!(
         "  delivered {} of {expected} events; commit-to-receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         received.load(Ordering::Relaxed),
@@ -365,13 +459,21 @@ async fn cold_start(binary: &Path, runs: usize) {
     for _ in 0..runs {
         let (server, started) = Server::start(binary, &[]);
         let channel = loop {
-            if let Ok(channel) = Channel::from_shared(format!("http://{}", server.address)).expect("uri").connect().await {
+            if let Ok(channel) = Channel::from_shared(format!("http://{}", server.address))
+                .expect("uri")
+                .connect()
+                .await
+            {
                 break channel;
             }
         };
         let mut health = HealthClient::new(channel);
         loop {
-            let status = health.check(HealthCheckRequest { service: String::new() }).await;
+            let status = health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
             if status.is_ok_and(|s| s.into_inner().status() == ServingStatus::Serving) {
                 break;
             }
@@ -391,15 +493,26 @@ async fn cold_start(binary: &Path, runs: usize) {
 async fn main() {
     let args = Args::parse();
     match args.mode {
-        Mode::Unary { concurrency, connections, seconds } => {
+        Mode::Unary {
+            concurrency,
+            connections,
+            seconds,
+        } => {
             let (server, _) = Server::start(&args.server, &[]);
             unary(&server, concurrency, connections, seconds).await;
         }
-        Mode::Streaming { streams, flows_per_stream } => {
+        Mode::Streaming {
+            streams,
+            flows_per_stream,
+        } => {
             let (server, _) = Server::start(&args.server, &[]);
             streaming(&server, streams, flows_per_stream).await;
         }
-        Mode::Fanout { streams, connections, writes } => {
+        Mode::Fanout {
+            streams,
+            connections,
+            writes,
+        } => {
             let (server, _) = Server::start(&args.server, &["--progress-interval", "600s"]);
             fanout(&server, streams, connections, writes).await;
         }

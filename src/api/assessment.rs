@@ -2,11 +2,13 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine;
+use crate::model::Decision;
 
 use super::auth::Access;
 use super::convert::{self, FlowQuery};
@@ -14,22 +16,42 @@ use super::error::ApiError;
 use super::pb;
 use super::pb::assessment_service_server::AssessmentService;
 use super::state::Shared;
+use super::telemetry::CallFields;
 
 /// The service.
 #[derive(Debug, Clone)]
 pub struct AssessmentApi(pub Arc<Shared>);
 
+fn decision_name(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Permitted => "PERMITTED",
+        Decision::Conditional => "CONDITIONAL",
+        Decision::ReviewRequired => "REVIEW_REQUIRED",
+        Decision::Prohibited => "PROHIBITED",
+    }
+}
+
 /// Assesses one request against the requested (or head) snapshot.
 fn assess(
     shared: &Shared,
     request: pb::AssessFlowRequest,
+    fields: &mut CallFields,
 ) -> Result<pb::AssessFlowResponse, ApiError> {
+    fields.request_id.clone_from(&request.request_id);
     let query = FlowQuery::try_from(request).map_err(ApiError::Invalid)?;
     let snapshot = shared.store.snapshot_at(query.at_revision)?;
     let at = query
         .at_time
         .unwrap_or_else(|| shared.store.decision_time(&snapshot));
+    let started = Instant::now();
     let assessment = engine::assess(&snapshot, &query.flow, at, query.explain)?;
+    let decision = decision_name(assessment.decision);
+    shared.telemetry.assessed(
+        started.elapsed().as_secs_f64(),
+        decision,
+        &query.flow.origin.to_ascii_uppercase(),
+    );
+    fields.decision = Some(decision);
     Ok(convert::pb_assessment(query.request_id, &assessment))
 }
 
@@ -37,7 +59,7 @@ fn assess(
 fn stream_answer(shared: &Shared, request: pb::AssessFlowsRequest) -> pb::AssessFlowsResponse {
     let request = request.request.unwrap_or_default();
     let request_id = request.request_id.clone();
-    let result = match assess(shared, request) {
+    let result = match assess(shared, request, &mut CallFields::default()) {
         Ok(answer) => pb::assess_flows_response::Result::Assessment(answer),
         Err(error) => {
             let violations = match &error {
@@ -73,8 +95,9 @@ impl AssessmentService for AssessmentApi {
         &self,
         request: Request<pb::AssessFlowRequest>,
     ) -> Result<Response<pb::AssessFlowResponse>, Status> {
-        self.0.config.auth.check(request.metadata(), Access::Read)?;
-        Ok(Response::new(assess(&self.0, request.into_inner())?))
+        self.0
+            .call("AssessFlow", Access::Read, request, assess)
+            .await
     }
 
     type AssessFlowsStream = AnswerStream;
@@ -85,11 +108,24 @@ impl AssessmentService for AssessmentApi {
         &self,
         request: Request<Streaming<pb::AssessFlowsRequest>>,
     ) -> Result<Response<Self::AssessFlowsStream>, Status> {
-        self.0.config.auth.check(request.metadata(), Access::Read)?;
         let shared = Arc::clone(&self.0);
-        let answers = request
-            .into_inner()
-            .map(move |item| item.map(|request| stream_answer(&shared, request)));
-        Ok(Response::new(Box::pin(answers)))
+        self.0
+            .telemetry
+            .observe("AssessFlows", async move {
+                let mut fields = CallFields::default();
+                let result = shared
+                    .config
+                    .auth
+                    .check(request.metadata(), Access::Read)
+                    .map(|token| {
+                        fields.token_id = token;
+                        let answers = request
+                            .into_inner()
+                            .map(move |item| item.map(|request| stream_answer(&shared, request)));
+                        Response::new(Box::pin(answers) as AnswerStream)
+                    });
+                (result.map_err(Status::from), fields)
+            })
+            .await
     }
 }

@@ -50,8 +50,13 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Checks the `authorization: Bearer <token>` header of a call needing `access`.
-    pub fn check(&self, metadata: &MetadataMap, access: Access) -> Result<(), ApiError> {
+    /// Checks the `authorization: Bearer <token>` header of a call needing `access`; returns
+    /// which configured token was presented (`admin` or `read`), for logs.
+    pub fn check(
+        &self,
+        metadata: &MetadataMap,
+        access: Access,
+    ) -> Result<Option<&'static str>, ApiError> {
         let presented = || -> Result<&[u8], ApiError> {
             let header = metadata.get("authorization").ok_or_else(|| {
                 ApiError::Unauthenticated(
@@ -74,7 +79,7 @@ impl Auth {
                 };
                 let token = presented()?;
                 if admin.matches(token) {
-                    Ok(())
+                    Ok(Some("admin"))
                 } else if self.read.as_ref().is_some_and(|read| read.matches(token)) {
                     Err(ApiError::PermissionDenied(
                         "the read token does not allow writes".into(),
@@ -84,16 +89,17 @@ impl Auth {
                 }
             }
             Access::Read => match &self.read {
-                None => Ok(()),
+                None => Ok(None),
                 Some(read) => {
                     let token = presented()?;
-                    if read.matches(token)
-                        || self
-                            .admin
-                            .as_ref()
-                            .is_some_and(|admin| admin.matches(token))
+                    if read.matches(token) {
+                        Ok(Some("read"))
+                    } else if self
+                        .admin
+                        .as_ref()
+                        .is_some_and(|admin| admin.matches(token))
                     {
-                        Ok(())
+                        Ok(Some("admin"))
                     } else {
                         Err(ApiError::Unauthenticated("invalid token".into()))
                     }

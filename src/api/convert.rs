@@ -359,13 +359,11 @@ pub fn pb_assessment(request_id: String, assessment: &Assessment) -> pb::AssessF
         obligations: assessment
             .obligations
             .iter()
-            .map(|obligation| {
-                pb::Obligation {
-                    obligation: obligation.obligation.to_string(),
-                    rule_id: obligation.rule.rule_id.to_string(),
-                    jurisdiction: obligation.rule.jurisdiction.to_string(),
-                    leg: Some(pb_leg(&obligation.leg)),
-                }
+            .map(|obligation| pb::Obligation {
+                obligation: obligation.obligation.to_string(),
+                rule_id: obligation.rule.rule_id.to_string(),
+                jurisdiction: obligation.rule.jurisdiction.to_string(),
+                leg: Some(pb_leg(&obligation.leg)),
             })
             .collect(),
         matched_rules: assessment

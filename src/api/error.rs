@@ -36,6 +36,9 @@ pub enum ApiError {
     /// A limit was reached.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The server is shutting down and takes no new streams.
+    #[error("the server is shutting down: reconnect to another replica")]
+    Draining,
 }
 
 fn bad_request(message: &str, violations: &[Violation]) -> Status {
@@ -120,6 +123,7 @@ impl From<ApiError> for Status {
             ApiError::Unauthenticated(_) => Status::unauthenticated(message),
             ApiError::PermissionDenied(_) => Status::permission_denied(message),
             ApiError::ResourceExhausted(_) => Status::resource_exhausted(message),
+            ApiError::Draining => Status::unavailable(message),
         }
     }
 }

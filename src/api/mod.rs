@@ -7,10 +7,11 @@ pub mod error;
 pub mod pb;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 
 mod assessment;
 mod rules;
 mod watch;
 
-pub use server::{ServeError, serve};
+pub use server::{Listeners, ServeError, serve};
 pub use state::ApiConfig;

@@ -7,6 +7,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::server::NamedService;
@@ -69,15 +73,61 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
-/// Serves `store` on `listener` until `shutdown` completes, then drains and returns.
+/// Where to serve: gRPC, and optionally plain-HTTP `/metrics`, `/healthz` and `/readyz`.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The gRPC listener.
+    pub grpc: TcpListener,
+    /// The metrics and probes listener (off when `None`).
+    pub metrics: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(grpc: TcpListener) -> Self {
+        Self {
+            grpc,
+            metrics: None,
+        }
+    }
+}
+
+/// `/metrics` in the Prometheus (OpenMetrics) text format.
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let body = shared
+        .telemetry
+        .render(&shared.store.snapshot(), shared.open_watches());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+/// `/readyz`: 200 while serving, 503 once draining, for load balancers without gRPC health.
+async fn readyz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    if *shared.draining.borrow() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+    } else {
+        (StatusCode::OK, "ready\n")
+    }
+}
+
+/// Serves `store` on the listeners until `shutdown` completes, then drains and returns.
 pub async fn serve(
     store: Arc<Store>,
     config: ApiConfig,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let Listeners {
+        grpc: listener,
+        metrics: metrics_listener,
+    } = listeners.into();
     let (drain_tx, drain_rx) = watch::channel(false);
     let drain_delay = config.drain_delay;
+    let close_timeout = config.close_timeout;
     let max_message = config.max_message_bytes;
     let shared = Shared::new(Arc::clone(&store), config, drain_rx.clone());
 
@@ -95,16 +145,47 @@ pub async fn serve(
         let _ = scheduler_drain.wait_for(|draining| *draining).await;
     }));
 
+    let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_server = metrics_listener.map(|listener| {
+        let app = axum::Router::new()
+            .route("/metrics", get(metrics))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(readyz))
+            .with_state(Arc::clone(&shared));
+        tokio::spawn(async move {
+            let stopped = async {
+                let _ = metrics_stopped.await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::error!(%error, "metrics server failed");
+            }
+        })
+    });
+
     set_health(&health, ServingStatus::Serving).await;
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let drained = async move {
         shutdown.await;
         tracing::info!(drain_delay = ?drain_delay, "shutting down: draining");
         set_health(&health, ServingStatus::NotServing).await;
         let _ = drain_tx.send(true);
         tokio::time::sleep(drain_delay).await;
+        let _ = stopping_tx.send(());
+    };
+    // tonic waits for every connection to close, with no deadline: idle client connections
+    // would hold the process forever, so they get `close_timeout` after the drain.
+    let close_timeout = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(close_timeout).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
     };
 
-    let result = Server::builder()
+    let server = Server::builder()
         .layer(tower::util::MapResponseLayer::new(recode_size_limit))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -123,9 +204,19 @@ pub async fn serve(
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             drained,
-        )
-        .await;
+        );
+    let result = tokio::select! {
+        result = server => result,
+        () = close_timeout => {
+            tracing::warn!("connections still open after the close timeout: closing them");
+            Ok(())
+        }
+    };
     scheduler.abort();
+    let _ = metrics_stop.send(());
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
     result?;
     tracing::info!("server stopped");
     Ok(())

@@ -8,8 +8,9 @@ use tokio::sync::watch;
 
 use crate::store::Store;
 
-use super::auth::Auth;
+use super::auth::{Access, Auth};
 use super::error::ApiError;
+use super::telemetry::{CallFields, Telemetry};
 
 /// Configuration of the gRPC layer.
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct ApiConfig {
     /// How long the server keeps answering (health says NOT_SERVING) after a shutdown
     /// signal before it stops accepting calls, so load balancers can move traffic away.
     pub drain_delay: Duration,
+    /// How long, after the drain delay, in-flight calls and open connections get before
+    /// the server closes them and returns.
+    pub close_timeout: Duration,
 }
 
 impl Default for ApiConfig {
@@ -35,6 +39,7 @@ impl Default for ApiConfig {
             max_watch_streams: 10_000,
             max_message_bytes: 4 * 1024 * 1024,
             drain_delay: Duration::from_secs(1),
+            close_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -48,6 +53,8 @@ pub struct Shared {
     pub config: ApiConfig,
     /// Becomes `true` when the server starts draining: streams end.
     pub draining: watch::Receiver<bool>,
+    /// Metrics and the per-RPC log line.
+    pub telemetry: Telemetry,
     open_watches: Arc<AtomicUsize>,
 }
 
@@ -58,6 +65,7 @@ impl Shared {
             store,
             config,
             draining,
+            telemetry: Telemetry::new(),
             open_watches: Arc::new(AtomicUsize::new(0)),
         })
     }
@@ -73,6 +81,36 @@ impl Shared {
             )));
         }
         Ok(permit)
+    }
+
+    /// Runs one RPC: checks the caller's token for `access`, runs `handler` on the message,
+    /// and counts, times and logs the call.
+    pub async fn call<Req, Resp>(
+        &self,
+        method: &'static str,
+        access: Access,
+        request: tonic::Request<Req>,
+        handler: impl FnOnce(&Self, Req, &mut CallFields) -> Result<Resp, ApiError>,
+    ) -> Result<tonic::Response<Resp>, tonic::Status> {
+        self.telemetry
+            .observe(method, async move {
+                let mut fields = CallFields::default();
+                let result = self
+                    .config
+                    .auth
+                    .check(request.metadata(), access)
+                    .and_then(|token| {
+                        fields.token_id = token;
+                        handler(self, request.into_inner(), &mut fields)
+                    });
+                (
+                    result
+                        .map(tonic::Response::new)
+                        .map_err(tonic::Status::from),
+                    fields,
+                )
+            })
+            .await
     }
 
     /// Number of open watch streams.

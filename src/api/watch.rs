@@ -3,9 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
@@ -28,8 +26,7 @@ struct WatchState {
     watcher: Watcher,
     /// The revision of the first `PROGRESS` message, until it is sent.
     first: Option<u64>,
-    draining: watch::Receiver<bool>,
-    progress_interval: Duration,
+    shared: Arc<Shared>,
     include_rule_set: bool,
     ended: bool,
     _permit: WatchPermit,
@@ -50,16 +47,20 @@ async fn next_message(
     if let Some(revision) = state.first.take() {
         return Some((Ok(pb_progress(revision)), state));
     }
+    let mut draining = state.shared.draining.clone();
     let step = tokio::select! {
         biased;
-        _ = state.draining.wait_for(|draining| *draining) => Step::Drained,
+        _ = draining.wait_for(|draining| *draining) => Step::Drained,
         event = state.watcher.next() => Step::Event(event),
-        () = tokio::time::sleep(state.progress_interval) => Step::Quiet,
+        () = tokio::time::sleep(state.shared.config.progress_interval) => Step::Quiet,
     };
     match step {
         // Ending the stream sends an OK status: the server is going away cleanly.
         Step::Drained => None,
-        Step::Event(Ok(event)) => Some((Ok(pb_event(&event, state.include_rule_set)), state)),
+        Step::Event(Ok(event)) => {
+            state.shared.telemetry.delivered();
+            Some((Ok(pb_event(&event, state.include_rule_set)), state))
+        }
         Step::Event(Err(error)) => {
             state.ended = true;
             Some((Err(ApiError::from(error).into()), state))
@@ -73,6 +74,46 @@ async fn next_message(
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchRuleChangesResponse, Status>> + Send>>;
 
+/// Opens a watch stream after checking the request and the stream limit.
+fn open(
+    shared: &Arc<Shared>,
+    request: pb::WatchRuleChangesRequest,
+) -> Result<EventStream, ApiError> {
+    if *shared.draining.borrow() {
+        return Err(ApiError::Draining);
+    }
+    let mut violations = Vec::new();
+    let jurisdictions: Vec<String> = request
+        .jurisdictions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, code)| {
+            let valid = CountryCode::parse_letters(code).map(|code| code.to_string());
+            if valid.is_none() {
+                violations.push(Violation {
+                    path: format!("jurisdictions[{index}]"),
+                    message: format!("`{code}` is not a jurisdiction code (two letters)"),
+                });
+            }
+            valid
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(ApiError::Invalid(violations));
+    }
+    let permit = shared.watch_permit()?;
+    let watcher = shared.store.watch(jurisdictions, request.start_revision)?;
+    let state = WatchState {
+        first: Some(shared.store.head()),
+        watcher,
+        shared: Arc::clone(shared),
+        include_rule_set: request.include_rule_set,
+        ended: false,
+        _permit: permit,
+    };
+    Ok(Box::pin(futures_util::stream::unfold(state, next_message)))
+}
+
 #[tonic::async_trait]
 impl WatchService for WatchApi {
     type WatchRuleChangesStream = EventStream;
@@ -81,50 +122,14 @@ impl WatchService for WatchApi {
         &self,
         request: Request<pb::WatchRuleChangesRequest>,
     ) -> Result<Response<Self::WatchRuleChangesStream>, Status> {
-        let shared = &self.0;
-        shared.config.auth.check(request.metadata(), Access::Read)?;
-        if *shared.draining.borrow() {
-            return Err(Status::unavailable(
-                "the server is shutting down: reconnect to another replica",
-            ));
-        }
-        let request = request.into_inner();
-        let mut violations = Vec::new();
-        let jurisdictions: Vec<String> = request
-            .jurisdictions
-            .iter()
-            .enumerate()
-            .filter_map(|(index, code)| {
-                let valid = CountryCode::parse_letters(code).map(|code| code.to_string());
-                if valid.is_none() {
-                    violations.push(Violation {
-                        path: format!("jurisdictions[{index}]"),
-                        message: format!("`{code}` is not a jurisdiction code (two letters)"),
-                    });
-                }
-                valid
-            })
-            .collect();
-        if !violations.is_empty() {
-            return Err(ApiError::Invalid(violations).into());
-        }
-        let permit = shared.watch_permit()?;
-        let watcher = shared
-            .store
-            .watch(jurisdictions, request.start_revision)
-            .map_err(ApiError::from)?;
-        let state = WatchState {
-            first: Some(shared.store.head()),
-            watcher,
-            draining: shared.draining.clone(),
-            progress_interval: shared.config.progress_interval,
-            include_rule_set: request.include_rule_set,
-            ended: false,
-            _permit: permit,
-        };
-        Ok(Response::new(Box::pin(futures_util::stream::unfold(
-            state,
-            next_message,
-        ))))
+        let shared = Arc::clone(&self.0);
+        self.0
+            .call(
+                "WatchRuleChanges",
+                Access::Read,
+                request,
+                move |_, request, _| open(&shared, request),
+            )
+            .await
     }
 }

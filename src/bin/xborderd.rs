@@ -47,6 +47,14 @@ struct Args {
     /// new calls.
     #[arg(long, env = "XBORDER_DRAIN_DELAY", default_value = "1s", value_parser = parse_duration)]
     drain_delay: Duration,
+    /// Address to serve Prometheus `/metrics`, `/healthz` and `/readyz` on (plain HTTP);
+    /// off when not set.
+    #[arg(long, env = "XBORDER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// After the drain delay, how long in-flight calls and open connections get before they
+    /// are closed.
+    #[arg(long, env = "XBORDER_CLOSE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    close_timeout: Duration,
     /// Log format.
     #[arg(long, env = "XBORDER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -168,6 +176,19 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
+    let metrics = match args.metrics_listen {
+        Some(metrics_address) => {
+            let metrics = tokio::net::TcpListener::bind(metrics_address)
+                .await
+                .map_err(|error| {
+                    format!("cannot listen on {metrics_address} for metrics: {error}")
+                })?;
+            let bound = metrics.local_addr().map_err(|error| error.to_string())?;
+            tracing::info!(address = %bound, "metrics, /healthz and /readyz over HTTP");
+            Some(metrics)
+        }
+        None => None,
+    };
     tracing::info!(
         %address,
         jurisdictions = library.rule_sets.len(),
@@ -180,11 +201,20 @@ async fn run(args: Args) -> Result<(), String> {
         progress_interval: args.progress_interval,
         max_watch_streams: args.max_watch_streams,
         drain_delay: args.drain_delay,
+        close_timeout: args.close_timeout,
         ..ApiConfig::default()
     };
-    api::serve(store, config, listener, shutdown_signal())
-        .await
-        .map_err(|error| error.to_string())
+    api::serve(
+        store,
+        config,
+        api::Listeners {
+            grpc: listener,
+            metrics,
+        },
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|error| error.to_string())
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -49,9 +49,21 @@ trait Visitor {
     /// `rule_set` applies to a leg.
     fn consult(&mut self, rule_set: &CompiledRuleSet);
     /// `rule` matched on `leg`.
-    fn matched(&mut self, rule_set: &CompiledRuleSet, rule: &CompiledRule, flow: &ValidFlow, leg: Leg);
+    fn matched(
+        &mut self,
+        rule_set: &CompiledRuleSet,
+        rule: &CompiledRule,
+        flow: &ValidFlow,
+        leg: Leg,
+    );
     /// `rule` did not match on `leg`, for the reason `failed`.
-    fn not_matched(&mut self, rule_set: &CompiledRuleSet, rule: &CompiledRule, leg: Leg, failed: Failed);
+    fn not_matched(
+        &mut self,
+        rule_set: &CompiledRuleSet,
+        rule: &CompiledRule,
+        leg: Leg,
+        failed: Failed,
+    );
 }
 
 /// Evaluates every applicable rule on every leg of the flow's route.
@@ -87,7 +99,9 @@ fn severity(rule: &CompiledRule, flow: &ValidFlow) -> Decision {
 
 /// Index in `any_of` of the first mechanism among the flow's safeguards.
 fn met_by(rule: &CompiledRule, flow: &ValidFlow) -> Option<usize> {
-    rule.any_of.iter().position(|id| flow.safeguards.contains(*id))
+    rule.any_of
+        .iter()
+        .position(|id| flow.safeguards.contains(*id))
 }
 
 /// Tracks only the most severe outcome.
@@ -169,7 +183,11 @@ fn evaluate(rule: &CompiledRule, flow: &ValidFlow, leg: Leg, today: Date) -> Res
         return Err(Failed::EffectiveUntil);
     }
     holds(&matcher.when, flow, leg).map_err(Failed::When)?;
-    match matcher.unless.iter().position(|block| holds(block, flow, leg).is_ok()) {
+    match matcher
+        .unless
+        .iter()
+        .position(|block| holds(block, flow, leg).is_ok())
+    {
         Some(block) => Err(Failed::Unless(block)),
         None => Ok(()),
     }
@@ -272,7 +290,13 @@ impl Answer {
         let list_rules = |out: &mut String, effect: Effect| {
             let rules = self.matched.iter().filter(|rule| rule.effect == effect);
             for (index, rule) in rules.enumerate() {
-                let _ = write!(out, "{}{} on {}", if index == 0 { "" } else { ", " }, rule.rule.rule_id, rule.leg);
+                let _ = write!(
+                    out,
+                    "{}{} on {}",
+                    if index == 0 { "" } else { ", " },
+                    rule.rule.rule_id,
+                    rule.leg
+                );
             }
         };
         match self.decision {
@@ -283,9 +307,17 @@ impl Answer {
             Decision::ReviewRequired => {
                 for (index, leg) in self.legs_without_regime.iter().enumerate() {
                     let separator = if index == 0 { "" } else { "; " };
-                    let _ = write!(out, "{separator}no known regime for data leaving {}", leg.from);
+                    let _ = write!(
+                        out,
+                        "{separator}no known regime for data leaving {}",
+                        leg.from
+                    );
                 }
-                if self.matched.iter().any(|rule| rule.effect == Effect::Review) {
+                if self
+                    .matched
+                    .iter()
+                    .any(|rule| rule.effect == Effect::Review)
+                {
                     if !self.legs_without_regime.is_empty() {
                         out.push_str("; ");
                     }
@@ -297,7 +329,11 @@ impl Answer {
                 let _ = write!(out, "{} unmet requirement(s): ", self.unmet.len());
                 for (index, requirement) in self.unmet.iter().enumerate() {
                     let separator = if index == 0 { "" } else { "; " };
-                    let _ = write!(out, "{separator}{} on {} needs one of ", requirement.rule.rule_id, requirement.leg);
+                    let _ = write!(
+                        out,
+                        "{separator}{} on {} needs one of ",
+                        requirement.rule.rule_id, requirement.leg
+                    );
                     for (position, mechanism) in requirement.any_of.iter().enumerate() {
                         let _ = write!(out, "{}{mechanism}", if position == 0 { "" } else { ", " });
                     }
@@ -389,7 +425,6 @@ impl Visitor for Answer {
             });
         }
     }
-
 }
 
 fn rule_ref(rule_set: &CompiledRuleSet, rule: &CompiledRule) -> RuleRef {

@@ -18,6 +18,8 @@ pub const READ_TOKEN: &str = "read-secret-token";
 
 pub struct TestServer {
     pub address: SocketAddr,
+    /// The plain-HTTP metrics address, when started with one.
+    pub metrics: Option<SocketAddr>,
     pub store: Arc<Store>,
     stop: Option<oneshot::Sender<()>>,
     handle: JoinHandle<Result<(), ServeError>>,
@@ -43,18 +45,44 @@ impl TestServer {
     }
 
     pub async fn start_with_history(config: ApiConfig, history: u64) -> Self {
+        Self::start_with(config, history, false).await
+    }
+
+    /// Also serves `/metrics`, `/healthz` and `/readyz` on an ephemeral port.
+    pub async fn start_with_metrics(config: ApiConfig) -> Self {
+        Self::start_with(config, 10_000, true).await
+    }
+
+    async fn start_with(config: ApiConfig, history: u64, with_metrics: bool) -> Self {
         let library = rules_io::embedded().expect("embedded library");
         let store = Store::new(&library, history, Arc::new(SystemClock));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
+        let metrics_listener = if with_metrics {
+            Some(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind metrics"),
+            )
+        } else {
+            None
+        };
+        let metrics = metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("metrics address"));
+        let listeners = api::Listeners {
+            grpc: listener,
+            metrics: metrics_listener,
+        };
         let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(api::serve(Arc::clone(&store), config, listener, async {
+        let handle = tokio::spawn(api::serve(Arc::clone(&store), config, listeners, async {
             let _ = stopped.await;
         }));
         Self {
             address,
+            metrics,
             store,
             stop: Some(stop),
             handle,
@@ -84,6 +112,30 @@ impl TestServer {
             .expect("server stops in time")
             .expect("server task")
     }
+}
+
+/// `GET path` over plain HTTP/1.0: the status code and the body.
+pub async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// A request carrying `authorization: Bearer <token>`.

@@ -1,0 +1,282 @@
+//! Metrics (Prometheus text format) and the one log line per RPC.
+//!
+//! Every RPC handler runs inside [`Telemetry::observe`]: it counts the call by method and
+//! status code, times it, and logs one line with the method, `request_id`, decision, code
+//! and latency (and for writes the key, old and new version, and which token was used —
+//! never the token itself).
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tonic::{Code, Status};
+
+use crate::engine::Snapshot;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcLabels {
+    method: &'static str,
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    decision: &'static str,
+    origin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WriteLabels {
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EntryLabels {
+    kind: &'static str,
+    name: String,
+}
+
+/// What one call learned about itself, for its log line.
+#[derive(Debug, Default)]
+pub struct CallFields {
+    /// The request's `request_id` (assessments).
+    pub request_id: String,
+    /// The decision (assessments).
+    pub decision: Option<&'static str>,
+    /// The entry written (writes).
+    pub key: String,
+    /// Its version before the write (writes).
+    pub old_version: Option<u64>,
+    /// Its version after the write (writes).
+    pub new_version: Option<u64>,
+    /// Which configured token authorised the call (`admin`, `read`), never the token.
+    pub token_id: Option<&'static str>,
+}
+
+/// The service's metrics.
+#[derive(Debug)]
+pub struct Telemetry {
+    registry: Registry,
+    rpcs: Family<RpcLabels, Counter>,
+    rpc_seconds: Family<MethodLabels, Histogram>,
+    assessment_seconds: Histogram,
+    decisions: Family<DecisionLabels, Counter>,
+    writes: Family<WriteLabels, Counter>,
+    events_delivered: Counter,
+    open_watch_streams: Gauge,
+    revision: Gauge,
+    versions: Family<EntryLabels, Gauge>,
+    /// Serialises renders (gauges are set from the snapshot, then encoded).
+    render_lock: Mutex<()>,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The name of a gRPC code, as the label value and log field.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+impl Telemetry {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let rpcs = Family::<RpcLabels, Counter>::default();
+        registry.register(
+            "xborder_rpc_requests",
+            "RPCs by method and gRPC status code",
+            rpcs.clone(),
+        );
+        let rpc_seconds = Family::<MethodLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_01, 2.0, 22))
+        });
+        registry.register(
+            "xborder_rpc_duration_seconds",
+            "RPC handling time (for streams: until the stream opens)",
+            rpc_seconds.clone(),
+        );
+        let assessment_seconds = Histogram::new(exponential_buckets(0.000_000_1, 2.0, 24));
+        registry.register(
+            "xborder_assessment_duration_seconds",
+            "Time the engine takes to assess one flow",
+            assessment_seconds.clone(),
+        );
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        registry.register(
+            "xborder_decisions",
+            "Assessment decisions by decision and origin",
+            decisions.clone(),
+        );
+        let writes = Family::<WriteLabels, Counter>::default();
+        registry.register(
+            "xborder_writes",
+            "Write RPCs by operation and outcome",
+            writes.clone(),
+        );
+        let events_delivered = Counter::default();
+        registry.register(
+            "xborder_watch_events_delivered",
+            "Change events sent on watch streams",
+            events_delivered.clone(),
+        );
+        let open_watch_streams = Gauge::default();
+        registry.register(
+            "xborder_open_watch_streams",
+            "Watch streams open now",
+            open_watch_streams.clone(),
+        );
+        let revision = Gauge::default();
+        registry.register(
+            "xborder_store_revision",
+            "Head revision of the rule store",
+            revision.clone(),
+        );
+        let versions = Family::<EntryLabels, Gauge>::default();
+        registry.register(
+            "xborder_entry_version",
+            "Version of each rule set and country group",
+            versions.clone(),
+        );
+        Self {
+            registry,
+            rpcs,
+            rpc_seconds,
+            assessment_seconds,
+            decisions,
+            writes,
+            events_delivered,
+            open_watch_streams,
+            revision,
+            versions,
+            render_lock: Mutex::new(()),
+        }
+    }
+
+    /// Runs one RPC handler: counts, times and logs it.
+    pub async fn observe<T, F>(&self, method: &'static str, handler: F) -> Result<T, Status>
+    where
+        F: Future<Output = (Result<T, Status>, CallFields)>,
+    {
+        let started = Instant::now();
+        let (result, fields) = handler.await;
+        let elapsed = started.elapsed();
+        let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+        let code_name = code_name(code);
+        self.rpcs
+            .get_or_create(&RpcLabels {
+                method,
+                code: code_name,
+            })
+            .inc();
+        self.rpc_seconds
+            .get_or_create(&MethodLabels { method })
+            .observe(elapsed.as_secs_f64());
+        tracing::info!(
+            method,
+            code = code_name,
+            latency_us = elapsed.as_micros() as u64,
+            request_id = fields.request_id.as_str(),
+            decision = fields.decision,
+            key = fields.key.as_str(),
+            old_version = fields.old_version,
+            new_version = fields.new_version,
+            token_id = fields.token_id,
+            "rpc"
+        );
+        result
+    }
+
+    /// Records one assessment.
+    pub fn assessed(&self, seconds: f64, decision: &'static str, origin: &str) {
+        self.assessment_seconds.observe(seconds);
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                decision,
+                origin: origin.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Records the outcome of a write.
+    pub fn wrote(&self, operation: &'static str, outcome: &'static str) {
+        self.writes
+            .get_or_create(&WriteLabels { operation, outcome })
+            .inc();
+    }
+
+    /// Records a change event sent on a watch stream.
+    pub fn delivered(&self) {
+        self.events_delivered.inc();
+    }
+
+    /// The metrics in the Prometheus text format, with the store gauges read from `snapshot`.
+    pub fn render(&self, snapshot: &Snapshot, open_watch_streams: usize) -> String {
+        let _guard = self
+            .render_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.revision
+            .set(i64::try_from(snapshot.revision).unwrap_or(i64::MAX));
+        self.open_watch_streams
+            .set(i64::try_from(open_watch_streams).unwrap_or(i64::MAX));
+        self.versions.clear();
+        let entries = snapshot
+            .rule_sets
+            .iter()
+            .map(|(name, rule_set)| ("rule_set", name, rule_set.version))
+            .chain(
+                snapshot
+                    .groups
+                    .iter()
+                    .map(|(name, group)| ("group", name, group.version)),
+            );
+        for (kind, name, version) in entries {
+            let labels = EntryLabels {
+                kind,
+                name: name.clone(),
+            };
+            self.versions
+                .get_or_create(&labels)
+                .set(i64::try_from(version).unwrap_or(i64::MAX));
+        }
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(%error, "cannot encode metrics");
+        }
+        text
+    }
+}
