@@ -313,6 +313,7 @@ fn the_readme_lists_every_flag_and_environment_variable() {
     for word in
         help.split(|c: char| c.is_whitespace() || c == '[' || c == ']' || c == ',' || c == '=')
     {
+        let word = word.trim_end_matches([':', '.', ')', ';']);
         let listed =
             word.starts_with("--") && word.len() > 2 && !["--help", "--version"].contains(&word)
                 || word.starts_with("XBORDER_");

@@ -110,6 +110,7 @@ impl From<ApiError> for Status {
                 &[("requested_revision", requested), ("head_revision", head)],
             ),
             ApiError::Store(StoreError::OutOfOrder { .. }) => Status::failed_precondition(message),
+            ApiError::Store(StoreError::Journal(_)) => Status::unavailable(message),
             ApiError::Watch(WatchError::Compacted {
                 resume_from,
                 oldest,

@@ -14,7 +14,7 @@ use xborder::api::auth::{Auth, Token};
 use xborder::api::{self, ApiConfig};
 use xborder::model::Library;
 use xborder::rules_io::{self, LoadError};
-use xborder::store::{DEFAULT_HISTORY_REVISIONS, Store, SystemClock};
+use xborder::store::{DEFAULT_HISTORY_REVISIONS, DurabilityOptions, Store, SystemClock};
 
 /// Policy decision service for cross-border data flows.
 #[derive(Debug, Parser)]
@@ -34,6 +34,16 @@ struct Args {
     /// File holding a token that reads must present; without it reads are open.
     #[arg(long, env = "XBORDER_READ_TOKEN_FILE")]
     read_token_file: Option<PathBuf>,
+    /// Directory to keep the store in (journal and snapshots); without it the store lives in
+    /// memory only and the rule library is revision 1 at every start.
+    #[arg(long, env = "XBORDER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Start even if the journal or a snapshot is damaged, keeping the longest valid prefix.
+    #[arg(long, env = "XBORDER_REPAIR")]
+    repair: bool,
+    /// With --data-dir: write a snapshot (and start a new journal) every this many commits.
+    #[arg(long, env = "XBORDER_SNAPSHOT_EVERY", default_value_t = 10_000)]
+    snapshot_every: u64,
     /// Revisions kept readable (at_revision, watch resume).
     #[arg(long, env = "XBORDER_HISTORY_REVISIONS", default_value_t = DEFAULT_HISTORY_REVISIONS)]
     history_revisions: u64,
@@ -171,7 +181,31 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let library = load_rules(args.rules_dir.as_deref())
         .map_err(|error| format!("cannot load rules:\n{error}"))?;
-    let store = Store::new(&library, args.history_revisions, Arc::new(SystemClock));
+    let store = match &args.data_dir {
+        None => Store::new(&library, args.history_revisions, Arc::new(SystemClock)),
+        Some(dir) => {
+            let options = DurabilityOptions {
+                repair: args.repair,
+                snapshot_every: args.snapshot_every,
+                ..DurabilityOptions::default()
+            };
+            let store = Store::open(
+                dir,
+                &library,
+                args.history_revisions,
+                Arc::new(SystemClock),
+                &options,
+            )
+            .map_err(|error| format!("cannot open the data directory: {error}"))?;
+            if store.head() > 1 {
+                tracing::info!(
+                    revision = store.head(),
+                    "the data directory's state is served; the rule library only initialises an empty data directory"
+                );
+            }
+            store
+        }
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;

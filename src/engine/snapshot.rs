@@ -73,24 +73,35 @@ impl Snapshot {
     /// Compiles a validated library, every entry at version 1, with effective dates
     /// accounted for up to `effective_as_of`.
     pub fn from_library(library: &Library, revision: u64, effective_as_of: Timestamp) -> Self {
+        Self::from_versioned_library(library, revision, effective_as_of, &|_| 1, &|_| 1)
+    }
+
+    /// Compiles a validated library whose entries have the given versions (by jurisdiction
+    /// and by group name): how a persisted snapshot is restored.
+    pub fn from_versioned_library(
+        library: &Library,
+        revision: u64,
+        effective_as_of: Timestamp,
+        rule_set_version: &dyn Fn(&str) -> u64,
+        group_version: &dyn Fn(&str) -> u64,
+    ) -> Self {
         let vocabulary = Arc::new(Vocabulary::new(library.vocabulary.clone()));
         let groups: Groups = library
             .groups
             .iter()
             .map(|(name, group)| {
-                (
-                    name.clone(),
-                    Arc::new(Group::new(Arc::new(group.clone()), 1)),
-                )
+                let group = Group::new(Arc::new(group.clone()), group_version(name));
+                (name.clone(), Arc::new(group))
             })
             .collect();
         let rule_sets = library
             .rule_sets
             .iter()
             .map(|(jurisdiction, rule_set)| {
+                let version = rule_set_version(jurisdiction);
                 let compiled = CompiledRuleSet::compile(
                     Arc::new(rule_set.clone()),
-                    1,
+                    version,
                     &vocabulary,
                     &groups,
                     None,
@@ -99,6 +110,36 @@ impl Snapshot {
             })
             .collect();
         Self::new(revision, effective_as_of, vocabulary, groups, rule_sets)
+    }
+
+    /// The snapshot's content as a library, with each entry's version.
+    pub fn to_versioned_library(&self) -> (Library, BTreeMap<String, u64>, BTreeMap<String, u64>) {
+        let library = Library {
+            vocabulary: self.vocabulary.definitions.clone(),
+            groups: self
+                .groups
+                .iter()
+                .map(|(name, group)| (name.clone(), group.group.as_ref().clone()))
+                .collect(),
+            rule_sets: self
+                .rule_sets
+                .iter()
+                .map(|(jurisdiction, rule_set)| {
+                    (jurisdiction.clone(), rule_set.source.as_ref().clone())
+                })
+                .collect(),
+        };
+        let rule_set_versions = self
+            .rule_sets
+            .iter()
+            .map(|(j, r)| (j.clone(), r.version))
+            .collect();
+        let group_versions = self
+            .groups
+            .iter()
+            .map(|(n, g)| (n.clone(), g.version))
+            .collect();
+        (library, rule_set_versions, group_versions)
     }
 
     /// The rule sets that apply to data leaving `country`, in jurisdiction order.

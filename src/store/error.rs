@@ -55,6 +55,9 @@ pub enum StoreError {
         /// The current revision.
         head: u64,
     },
+    /// The change could not be made durable; nothing was committed.
+    #[error("{0}")]
+    Journal(String),
     /// A change was offered for installation at a revision other than the next one.
     #[error("cannot install revision {revision}: the next revision is {expected}")]
     OutOfOrder {

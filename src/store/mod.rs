@@ -11,6 +11,7 @@ mod clock;
 mod error;
 mod event;
 mod history;
+mod persist;
 mod schedule;
 mod watch;
 mod write;
@@ -27,6 +28,7 @@ use crate::model::{CountryGroup, Library, RuleSet};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{ChangeEvent, ChangeKind, Diff, Key, Value};
+pub use persist::{DurabilityOptions, PersistError, Record};
 pub use watch::{WatchError, Watcher};
 pub use write::Change;
 
@@ -81,6 +83,8 @@ pub struct Store {
     writer: Mutex<()>,
     head_signal: tokio::sync::watch::Sender<u64>,
     clock: Arc<dyn Clock>,
+    /// The journal commits are appended to before they are acknowledged (with a data dir).
+    journal: std::sync::OnceLock<Mutex<persist::Journal>>,
 }
 
 impl Store {
@@ -88,6 +92,15 @@ impl Store {
     /// revisions readable.
     pub fn new(library: &Library, history_revisions: u64, clock: Arc<dyn Clock>) -> Arc<Self> {
         let snapshot = Snapshot::from_library(library, 1, clock.now());
+        Self::from_snapshot(snapshot, history_revisions, clock)
+    }
+
+    /// A store whose base revision is `snapshot`.
+    fn from_snapshot(
+        snapshot: Snapshot,
+        history_revisions: u64,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
         let initial = snapshot
             .rule_sets
             .iter()
@@ -112,6 +125,7 @@ impl Store {
             history: RwLock::new(history),
             writer: Mutex::new(()),
             clock,
+            journal: std::sync::OnceLock::new(),
         })
     }
 
@@ -356,6 +370,16 @@ impl Store {
                 _ => {}
             }
         }
+        let committed_at = change.committed_at.unwrap_or_else(|| self.clock.now());
+        let mut journal = self
+            .journal
+            .get()
+            .map(|journal| journal.lock().unwrap_or_else(PoisonError::into_inner));
+        if let Some(journal) = journal.as_mut() {
+            journal
+                .append(revision, committed_at, &change.record)
+                .map_err(StoreError::Journal)?;
+        }
         let effective_as_of = change.effective_as_of.unwrap_or(head.effective_as_of);
         let vocabulary = Arc::clone(&head.vocabulary);
         let snapshot = Snapshot::new(revision, effective_as_of, vocabulary, groups, rule_sets);
@@ -370,7 +394,7 @@ impl Store {
             key: change.key,
             version: change.version,
             diff: change.diff,
-            committed_at: self.clock.now(),
+            committed_at,
             jurisdictions: change.jurisdictions,
             value,
         });
@@ -378,8 +402,15 @@ impl Store {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .append(Arc::clone(&event), change.values);
-        self.current.store(Arc::new(snapshot));
+        let snapshot = Arc::new(snapshot);
+        self.current.store(Arc::clone(&snapshot));
         self.head_signal.send_replace(revision);
+        if let Some(Err(error)) = journal
+            .as_mut()
+            .map(|journal| journal.maybe_snapshot(&snapshot))
+        {
+            tracing::error!(%error, "cannot write a snapshot; the journal keeps growing");
+        }
         Ok(event)
     }
 

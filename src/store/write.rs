@@ -11,6 +11,7 @@ use crate::model::{CountryGroup, RuleSet, validate};
 
 use super::error::StoreError;
 use super::event::{ChangeKind, Diff, Key, Value};
+use super::persist::Record;
 
 /// A validated change, ready to be installed at some revision.
 #[derive(Debug, Clone)]
@@ -29,6 +30,10 @@ pub struct Change {
     pub values: Vec<(Key, u64, Option<Value>)>,
     /// For `BECAME_EFFECTIVE`: the moment up to which effective dates are now accounted for.
     pub effective_as_of: Option<Timestamp>,
+    /// The request that made the change, as the journal records it.
+    pub record: Record,
+    /// The commit time to record (replays keep the original); `None` = now.
+    pub committed_at: Option<Timestamp>,
 }
 
 fn check_version(key: &Key, expected: u64, current: u64) -> Result<(), StoreError> {
@@ -49,6 +54,10 @@ pub fn put_rule_set(
     mut rule_set: RuleSet,
     expected_version: u64,
 ) -> Result<Change, StoreError> {
+    let record = Record::PutRuleSet {
+        rule_set: rule_set.clone(),
+        expected_version,
+    };
     let key = Key::RuleSet(rule_set.jurisdiction.clone());
     let violations = validate::rule_set(&rule_set, &head.vocabulary, &|name| {
         head.groups.contains_key(name)
@@ -113,6 +122,8 @@ pub fn put_rule_set(
         )],
         key,
         effective_as_of: None,
+        record,
+        committed_at: None,
     })
 }
 
@@ -143,6 +154,11 @@ pub fn delete_rule_set(
         values: vec![(key.clone(), current.version, None)],
         key,
         effective_as_of: None,
+        record: Record::DeleteRuleSet {
+            jurisdiction: jurisdiction.to_owned(),
+            expected_version,
+        },
+        committed_at: None,
     })
 }
 
@@ -153,6 +169,10 @@ pub fn put_group(
     group: CountryGroup,
     expected_version: u64,
 ) -> Result<Change, StoreError> {
+    let record = Record::PutGroup {
+        group: group.clone(),
+        expected_version,
+    };
     let key = Key::Group(group.name.clone());
     let violations = validate::group(&group);
     if !violations.is_empty() {
@@ -210,6 +230,8 @@ pub fn put_group(
         jurisdictions,
         values,
         effective_as_of: None,
+        record,
+        committed_at: None,
     })
 }
 
