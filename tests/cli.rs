@@ -1,6 +1,8 @@
 //! The real `xborder` binary against a real `xborderd` on an ephemeral port: each command,
 //! each exit status, JSON output parsed, and a watch that survives a dropped connection.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,37 +28,13 @@ impl Server {
         let dir = std::env::temp_dir().join(format!("xborder-cli-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join("token"), format!("{TOKEN}\n")).expect("token file");
-        let mut child = Command::cargo_bin("xborderd")
-            .expect("xborderd binary")
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--progress-interval",
-                "200ms",
-            ])
-            .arg("--admin-token-file")
-            .arg(dir.join("token"))
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start xborderd");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("xborderd logs its address")
-                .expect("log line");
-            let record: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if record["fields"]["message"] == "serving" {
-                break record["fields"]["address"]
-                    .as_str()
-                    .expect("address")
-                    .parse()
-                    .expect("socket address");
-            }
-        };
+        let token = dir.join("token");
+        let (child, address, _, lines) = common::process::spawn_xborderd(&[
+            "--progress-interval".as_ref(),
+            "200ms".as_ref(),
+            "--admin-token-file".as_ref(),
+            token.as_os_str(),
+        ]);
         std::thread::spawn(move || for _ in lines {});
         Self {
             child,

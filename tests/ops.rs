@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
@@ -194,34 +193,13 @@ async fn json_logs_have_one_line_per_rpc_with_its_fields_and_never_the_token() {
     let dir = std::env::temp_dir().join(format!("xborder-ops-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(dir.join("token"), ADMIN_TOKEN).expect("token");
-    let mut child = Command::cargo_bin("xborderd")
-        .expect("xborderd")
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--drain-delay",
-            "0s",
-        ])
-        .arg("--admin-token-file")
-        .arg(dir.join("token"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut log = Vec::new();
-    let address = loop {
-        let line = lines.next().expect("log line").expect("utf-8");
-        let record: Value = serde_json::from_str(&line).expect("every log line is JSON");
-        log.push(line);
-        if record["fields"]["message"] == "serving" {
-            break record["fields"]["address"]
-                .as_str()
-                .expect("address")
-                .to_owned();
-        }
-    };
+    let token = dir.join("token");
+    let (mut child, address, mut log, lines) = common::process::spawn_xborderd(&[
+        "--drain-delay".as_ref(),
+        "0s".as_ref(),
+        "--admin-token-file".as_ref(),
+        token.as_os_str(),
+    ]);
     let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
         .expect("uri")
         .connect()

@@ -198,4 +198,5 @@ pub fn flow(origin: &str, destination: &str, categories: &[&str], subjects: u64)
     }
 }
 
+pub mod process;
 pub mod server;
