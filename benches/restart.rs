@@ -28,7 +28,9 @@ fn build(dir: &Path, library: &Library, options: &DurabilityOptions) {
         if let Some(first) = next.rules.first_mut() {
             Arc::make_mut(first).title = format!("revision counter {counter}");
         }
-        store.put_rule_set(next, current.version, false).expect("write");
+        store
+            .put_rule_set(next, current.version, false)
+            .expect("write");
     }
 }
 
@@ -36,7 +38,8 @@ fn time_open(dir: &Path, library: &Library, options: &DurabilityOptions) -> Dura
     let mut runs: Vec<Duration> = (0..5)
         .map(|_| {
             let started = Instant::now();
-            let store = Store::open(dir, library, 10_000, Arc::new(SystemClock), options).expect("reopen");
+            let store =
+                Store::open(dir, library, 10_000, Arc::new(SystemClock), options).expect("reopen");
             let elapsed = started.elapsed();
             assert_eq!(store.head(), COMMITS + 1);
             elapsed
@@ -55,7 +58,10 @@ fn main() {
         Err(error) => panic!("embedded rule library is invalid:\n{error}"),
     };
     let dir = std::env::temp_dir().join(format!("xborder-restart-{}", std::process::id()));
-    for (label, snapshot_every) in [("snapshot every 10,000: 9,999 replayed", 10_000), ("no snapshot since revision 1: 99,999 replayed", COMMITS + 1)] {
+    for (label, snapshot_every) in [
+        ("snapshot every 10,000: 9,999 replayed", 10_000),
+        ("no snapshot since revision 1: 99,999 replayed", COMMITS + 1),
+    ] {
         let options = DurabilityOptions {
             snapshot_every,
             sync: false,

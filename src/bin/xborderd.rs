@@ -14,7 +14,9 @@ use xborder::api::auth::{Auth, Token};
 use xborder::api::{self, ApiConfig};
 use xborder::model::Library;
 use xborder::rules_io::{self, LoadError};
-use xborder::store::{DEFAULT_HISTORY_REVISIONS, DurabilityOptions, Store, SystemClock};
+use xborder::store::{
+    AppliedFiles, DEFAULT_HISTORY_REVISIONS, DurabilityOptions, Store, SystemClock,
+};
 
 /// Policy decision service for cross-border data flows.
 #[derive(Debug, Parser)]
@@ -181,8 +183,11 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let library = load_rules(args.rules_dir.as_deref())
         .map_err(|error| format!("cannot load rules:\n{error}"))?;
-    let store = match &args.data_dir {
-        None => Store::new(&library, args.history_revisions, Arc::new(SystemClock)),
+    let (store, applied) = match &args.data_dir {
+        None => {
+            let store = Store::new(&library, args.history_revisions, Arc::new(SystemClock));
+            (store, AppliedFiles::of(&library))
+        }
         Some(dir) => {
             let options = DurabilityOptions {
                 repair: args.repair,
@@ -197,15 +202,17 @@ async fn run(args: Args) -> Result<(), String> {
                 &options,
             )
             .map_err(|error| format!("cannot open the data directory: {error}"))?;
-            if store.head() > 1 {
-                tracing::info!(
-                    revision = store.head(),
-                    "the data directory's state is served; the rule library only initialises an empty data directory"
-                );
-            }
-            store
+            let mut applied = AppliedFiles::load(dir)?.unwrap_or_default();
+            reconcile(&store, &library, &mut applied, Some(dir))?;
+            (store, applied)
         }
     };
+    let reload = tokio::spawn(reload_on_sighup(
+        Arc::clone(&store),
+        args.rules_dir.clone(),
+        args.data_dir.clone(),
+        applied,
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
@@ -238,7 +245,7 @@ async fn run(args: Args) -> Result<(), String> {
         close_timeout: args.close_timeout,
         ..ApiConfig::default()
     };
-    api::serve(
+    let served = api::serve(
         store,
         config,
         api::Listeners {
@@ -248,7 +255,69 @@ async fn run(args: Args) -> Result<(), String> {
         shutdown_signal(),
     )
     .await
-    .map_err(|error| error.to_string())
+    .map_err(|error| error.to_string());
+    reload.abort();
+    served
+}
+
+/// Commits what changed in the rule files since they were last applied, and records them.
+fn reconcile(
+    store: &Store,
+    library: &Library,
+    applied: &mut AppliedFiles,
+    data_dir: Option<&Path>,
+) -> Result<(), String> {
+    let done = store
+        .reconcile(library, applied)
+        .map_err(|error| format!("cannot apply the rule files: {error}"))?;
+    if !done.revisions.is_empty() {
+        tracing::info!(revisions = ?done.revisions, "applied changed rule files");
+    }
+    if let Some(dir) = data_dir {
+        applied.save(dir)?;
+    }
+    Ok(())
+}
+
+/// On SIGHUP, reloads `--rules-dir` and commits what changed; a directory with errors is
+/// reported and changes nothing.
+async fn reload_on_sighup(
+    store: Arc<Store>,
+    rules_dir: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    mut applied: AppliedFiles,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            let Some(dir) = &rules_dir else {
+                tracing::warn!(
+                    "SIGHUP: serving the embedded rule library, nothing to reload (use --rules-dir)"
+                );
+                continue;
+            };
+            match rules_io::load_dir(dir) {
+                Ok(library) => {
+                    if let Err(error) =
+                        reconcile(&store, &library, &mut applied, data_dir.as_deref())
+                    {
+                        tracing::error!("SIGHUP: {error}");
+                    }
+                }
+                Err(error) => tracing::error!(
+                    "SIGHUP: the rule directory has errors, nothing applied:\n{error}"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (store, rules_dir, data_dir, &mut applied);
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

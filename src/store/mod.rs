@@ -12,6 +12,7 @@ mod error;
 mod event;
 mod history;
 mod persist;
+mod reconcile;
 mod schedule;
 mod watch;
 mod write;
@@ -29,6 +30,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{ChangeEvent, ChangeKind, Diff, Key, Value};
 pub use persist::{DurabilityOptions, PersistError, Record};
+pub use reconcile::{AppliedFiles, Reconciled};
 pub use watch::{WatchError, Watcher};
 pub use write::Change;
 
