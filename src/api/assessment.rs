@@ -8,7 +8,6 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine;
-use crate::model::Decision;
 
 use super::auth::Access;
 use super::convert::{self, FlowQuery};
@@ -21,15 +20,6 @@ use super::telemetry::CallFields;
 /// The service.
 #[derive(Debug, Clone)]
 pub struct AssessmentApi(pub Arc<Shared>);
-
-fn decision_name(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Permitted => "PERMITTED",
-        Decision::Conditional => "CONDITIONAL",
-        Decision::ReviewRequired => "REVIEW_REQUIRED",
-        Decision::Prohibited => "PROHIBITED",
-    }
-}
 
 /// Assesses one request against the requested (or head) snapshot.
 fn assess(
@@ -45,7 +35,7 @@ fn assess(
         .unwrap_or_else(|| shared.store.decision_time(&snapshot));
     let started = Instant::now();
     let assessment = engine::assess(&snapshot, &query.flow, at, query.explain)?;
-    let decision = decision_name(assessment.decision);
+    let decision = assessment.decision.as_str();
     shared.telemetry.assessed(
         started.elapsed().as_secs_f64(),
         decision,

@@ -22,14 +22,21 @@ pub enum Decision {
     Prohibited,
 }
 
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Decision {
+    /// The decision's name as answers, logs and metrics spell it (`REVIEW_REQUIRED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
             Decision::Permitted => "PERMITTED",
             Decision::Conditional => "CONDITIONAL",
             Decision::ReviewRequired => "REVIEW_REQUIRED",
             Decision::Prohibited => "PROHIBITED",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
