@@ -308,3 +308,50 @@ fn the_readme_lists_every_flag_and_environment_variable() {
         "found only {flags} flags and variables in --help:\n{help}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_assess_flows_stops_the_server_assessing() {
+    let server = TestServer::start_with_metrics(config()).await;
+    let metrics_address = server.metrics.expect("metrics listener");
+    let mut assess = AssessmentServiceClient::new(server.channel().await);
+    const SENT: usize = 60_000;
+    let requests = tokio_stream::iter((0..SENT).map(|index| pb::AssessFlowsRequest {
+        request: Some(flow("CN", 500_000 + index as u64, &[])),
+    }));
+    let mut answers = assess
+        .assess_flows(requests)
+        .await
+        .expect("stream")
+        .into_inner();
+    let first = answers.next().await.expect("answer").expect("ok");
+    assert!(first.result.is_some());
+
+    // The client stops reading: flow control stops the server reading requests, so the
+    // number of assessments stays bounded instead of racing through every request.
+    let assessed = || async {
+        let (_, body) = http_get(metrics_address, "/metrics").await;
+        sample(&body, "xborder_assessment_duration_seconds_count").unwrap_or(0.0) as usize
+    };
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let stalled = assessed().await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        assessed().await,
+        stalled,
+        "no progress while the client does not read"
+    );
+    println!("{stalled} of {SENT} flows assessed while the client was not reading");
+    assert!(
+        stalled < SENT / 10,
+        "{stalled} of {SENT} assessed while the client was not reading"
+    );
+
+    // Reading again drains everything, in order.
+    let mut count = 1;
+    while let Some(answer) = answers.next().await {
+        answer.expect("ok");
+        count += 1;
+    }
+    assert_eq!(count, SENT);
+    assert_eq!(assessed().await, SENT);
+}
