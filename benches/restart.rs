@@ -1,6 +1,6 @@
-//! Restart time of a store with 100,000 journaled revisions.
+//! Restart time of a store with more than 100,000 journaled revisions.
 //!
-//! `cargo bench --bench restart`: builds a data directory at revision 100,000 (each
+//! `cargo bench --bench restart`: builds a data directory at revision 110,000 (each
 //! retitling one rule of one jurisdiction, cycling over the library; appends not fsynced, to
 //! build it quickly), then times `Store::open` (newest snapshot + journal replay) with the
 //! default snapshot interval (10,000) and with one snapshot only (all 100,000 replayed).
@@ -13,9 +13,11 @@ use xborder::model::Library;
 use xborder::rules_io;
 use xborder::store::{At, DurabilityOptions, Store, SystemClock};
 
-/// Commits after the loaded library: the head is revision 100,000, and with a snapshot
-/// every 10,000 commits the journal then holds 9,999 records, the most it ever replays.
-const COMMITS: u64 = 99_999;
+/// Commits after the loaded library: the head is revision 110,000. With the default history
+/// (10,000 revisions) and a snapshot every 10,000 commits, the oldest retained revision is
+/// 100,001, so a restart loads the snapshot at 90,001 and replays 19,999 records: the most
+/// it ever replays with these settings.
+const COMMITS: u64 = 109_999;
 
 fn build(dir: &Path, library: &Library, options: &DurabilityOptions) {
     let _ = std::fs::remove_dir_all(dir);
@@ -59,8 +61,14 @@ fn main() {
     };
     let dir = std::env::temp_dir().join(format!("xborder-restart-{}", std::process::id()));
     for (label, snapshot_every) in [
-        ("snapshot every 10,000: 9,999 replayed", 10_000),
-        ("no snapshot since revision 1: 99,999 replayed", COMMITS + 1),
+        (
+            "snapshot every 10,000, history 10,000: 19,999 replayed",
+            10_000,
+        ),
+        (
+            "no snapshot since revision 1: 109,999 replayed",
+            COMMITS + 1,
+        ),
     ] {
         let options = DurabilityOptions {
             snapshot_every,

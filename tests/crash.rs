@@ -1,7 +1,7 @@
 //! Crash safety of `--data-dir`: a child xborderd takes concurrent writes while it is
 //! SIGKILLed at random moments, 20 times. After every restart each acknowledged write is
 //! present, no write is half-present, revisions only rise, and a watcher resuming from its
-//! last revision + 1 receives exactly the events it had not seen.
+//! last revision + 1 receives exactly the events it had not seen, across journal rotations.
 
 mod common;
 
@@ -130,6 +130,9 @@ async fn acknowledged_writes_survive_sigkill_and_watchers_resume_exactly() {
             token.as_os_str(),
             "--data-dir".as_ref(),
             data.as_os_str(),
+            // Snapshots rotate the journal many times during the test.
+            "--snapshot-every".as_ref(),
+            "97".as_ref(),
         ]);
         std::thread::spawn(move || for _ in lines {});
         let channel = connect(address).await;

@@ -28,8 +28,32 @@ impl Drop for Dir {
 }
 
 fn open(dir: &Path, options: &DurabilityOptions) -> Result<Arc<Store>, PersistError> {
+    open_with_history(dir, options, 10_000)
+}
+
+fn open_with_history(
+    dir: &Path,
+    options: &DurabilityOptions,
+    history: u64,
+) -> Result<Arc<Store>, PersistError> {
     let library = rules_io::load(&common::files(), "").expect("fixture library");
-    Store::open(dir, &library, 10_000, Arc::new(SystemClock), options)
+    Store::open(dir, &library, history, Arc::new(SystemClock), options)
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".xbs") || name.ends_with(".xbj"))
+        .collect();
+    files.sort();
+    files
 }
 
 fn sg(store: &Store) -> RuleSet {
@@ -235,30 +259,24 @@ fn a_wrong_magic_names_the_file_at_offset_zero() {
 }
 
 #[test]
-fn snapshots_rotate_the_journal_and_restarts_load_the_newest() {
+fn snapshots_rotate_the_journal_and_a_restart_rebuilds_the_whole_history_window() {
     let dir = Dir::new("snapshots");
     let options = DurabilityOptions {
         snapshot_every: 3,
         ..DurabilityOptions::default()
     };
     let written = write(&open(&dir.0, &options).expect("open"), 7);
-    let mut files: Vec<String> = std::fs::read_dir(&dir.0)
-        .expect("dir")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    files.sort();
     assert_eq!(
-        files,
+        files(&dir.0),
         [
+            "journal-00000000000000000002.xbj",
+            "journal-00000000000000000005.xbj",
             "journal-00000000000000000008.xbj",
-            "snapshot-00000000000000000007.xbs"
-        ]
+            "snapshot-00000000000000000001.xbs",
+            "snapshot-00000000000000000004.xbs",
+            "snapshot-00000000000000000007.xbs",
+        ],
+        "every revision is still in the history window, so every file is kept"
     );
     let store = open(&dir.0, &options).expect("reopen");
     assert_eq!(store.head(), 8);
@@ -267,4 +285,36 @@ fn snapshots_rotate_the_journal_and_restarts_load_the_newest() {
         written[6].1
     );
     assert_eq!(store.rule_set("SG", At::Latest).expect("SG").0.version, 8);
+    let mut watcher = store
+        .watch(Vec::new(), 2)
+        .expect("a watcher can resume from before the snapshots");
+    let replayed: Vec<u64> = std::iter::from_fn(|| watcher.try_next().expect("open"))
+        .map(|e| e.revision)
+        .collect();
+    assert_eq!(replayed, (2..=8).collect::<Vec<u64>>());
+    write(&store, 1);
+    assert_eq!(open(&dir.0, &options).expect("reopen").head(), 9);
+}
+
+#[test]
+fn journal_compaction_follows_history_compaction() {
+    let dir = Dir::new("compaction");
+    let options = DurabilityOptions {
+        snapshot_every: 3,
+        ..DurabilityOptions::default()
+    };
+    write(&open_with_history(&dir.0, &options, 2).expect("open"), 7);
+    // Files are compacted when a snapshot is written (at 4 and 7). At 7 the oldest retained
+    // revision was 6, so the snapshot at 4 and its journal are still needed; 1 and 2 are gone.
+    assert_eq!(
+        files(&dir.0),
+        [
+            "journal-00000000000000000005.xbj",
+            "journal-00000000000000000008.xbj",
+            "snapshot-00000000000000000004.xbs",
+            "snapshot-00000000000000000007.xbs",
+        ]
+    );
+    let store = open_with_history(&dir.0, &options, 2).expect("reopen");
+    assert_eq!((store.head(), store.oldest()), (8, 7));
 }

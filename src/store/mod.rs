@@ -407,9 +407,10 @@ impl Store {
         let snapshot = Arc::new(snapshot);
         self.current.store(Arc::clone(&snapshot));
         self.head_signal.send_replace(revision);
+        let oldest_retained = self.oldest();
         if let Some(Err(error)) = journal
             .as_mut()
-            .map(|journal| journal.maybe_snapshot(&snapshot))
+            .map(|journal| journal.maybe_snapshot(&snapshot, oldest_retained))
         {
             tracing::error!(%error, "cannot write a snapshot; the journal keeps growing");
         }

@@ -400,19 +400,40 @@ impl Journal {
             .map_err(|error| format!("cannot append to {}: {error}", self.path.display()))
     }
 
-    /// After `snapshot` was installed: every `snapshot_every` commits, writes a snapshot,
-    /// starts a new journal and removes the files it replaces.
-    pub(crate) fn maybe_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), PersistError> {
+    /// After `snapshot` was installed: every `snapshot_every` commits, writes a snapshot and
+    /// starts a new journal; then removes the snapshots and journals that no retained
+    /// revision needs (compaction of the journal follows compaction of the history: a
+    /// restart replays from the newest snapshot at or before `oldest_retained`).
+    pub(crate) fn maybe_snapshot(
+        &mut self,
+        snapshot: &Snapshot,
+        oldest_retained: u64,
+    ) -> Result<(), PersistError> {
         if snapshot.revision < self.base + self.snapshot_every {
             return Ok(());
         }
         write_snapshot(&self.dir, snapshot)?;
         let (file, path) = create_journal(&self.dir, snapshot.revision + 1)?;
-        let old = (self.base, std::mem::replace(&mut self.path, path));
         self.file = file;
+        self.path = path;
         self.base = snapshot.revision;
-        let _ = std::fs::remove_file(&old.1);
-        let _ = std::fs::remove_file(snapshot_path(&self.dir, old.0));
+        let snapshots = numbered(&self.dir, "snapshot-", ".xbs")?;
+        let keep_from = snapshots
+            .iter()
+            .map(|(revision, _)| *revision)
+            .filter(|revision| *revision <= oldest_retained)
+            .max()
+            .unwrap_or(self.base);
+        for (revision, path) in &snapshots {
+            if *revision < keep_from {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        for (first, path) in numbered(&self.dir, "journal-", ".xbj")? {
+            if first <= keep_from {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         Ok(())
     }
 }
@@ -446,7 +467,9 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let snapshots = numbered(dir, "snapshot-", ".xbs")?;
         let mut store = None;
-        for (_, path) in snapshots.iter().rev() {
+        // The oldest snapshot kept is the one at or before the oldest retained revision:
+        // replaying from it rebuilds the whole history window.
+        for (_, path) in &snapshots {
             match read_snapshot(path, history_revisions, Arc::clone(&clock)) {
                 Ok(loaded) => {
                     store = Some(loaded);
@@ -466,12 +489,44 @@ impl Store {
                 store
             }
         };
-        let base = store.head();
-        let path = journal_path(dir, base + 1);
-        let file = if path.exists() {
-            replay(&store, &path, options.repair)?
-        } else {
-            create_journal(dir, base + 1)?.0
+        let journals = numbered(dir, "journal-", ".xbj")?;
+        let mut base = store.head();
+        let mut open_journal = None;
+        loop {
+            let path = journal_path(dir, store.head() + 1);
+            if !path.exists() {
+                break;
+            }
+            let first = store.head() + 1;
+            let later = journals.iter().any(|(other, _)| *other > first);
+            let (file, cut) = replay(&store, &path, options.repair, !later)?;
+            base = first - 1;
+            open_journal = Some((file, path));
+            let advanced = store.head() >= first;
+            if cut && later {
+                // Repair kept the valid prefix of a journal that later files continue:
+                // they cannot follow it any more.
+                for (other, later_path) in journals.iter().filter(|(other, _)| *other > first) {
+                    tracing::warn!(path = %later_path.display(), first_revision = other, "repair: dropping a journal after the damage");
+                    let _ = std::fs::remove_file(later_path);
+                }
+                for (revision, snapshot) in snapshots
+                    .iter()
+                    .filter(|(revision, _)| *revision > store.head())
+                {
+                    tracing::warn!(path = %snapshot.display(), revision, "repair: dropping a snapshot after the damage");
+                    let _ = std::fs::remove_file(snapshot);
+                }
+                break;
+            }
+            if !advanced {
+                // An empty journal: the one commits were appended to last.
+                break;
+            }
+        }
+        let (file, path) = match open_journal {
+            Some(open) => open,
+            None => create_journal(dir, base + 1)?,
         };
         tracing::info!(
             revision = store.head(),
@@ -494,8 +549,14 @@ impl Store {
 }
 
 /// Replays the journal at `path` into `store`; returns the file opened for appending after
-/// the last valid record.
-fn replay(store: &Store, path: &Path, repair: bool) -> Result<File, PersistError> {
+/// the last valid record, and whether anything was cut. Only the `last` journal may end in a
+/// torn record: in an earlier one that is damage.
+fn replay(
+    store: &Store,
+    path: &Path,
+    repair: bool,
+    last: bool,
+) -> Result<(File, bool), PersistError> {
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|mut file| file.read_to_end(&mut bytes))
@@ -506,6 +567,13 @@ fn replay(store: &Store, path: &Path, repair: bool) -> Result<File, PersistError
         reason,
     };
     let (found, ending) = records(&bytes, JOURNAL_MAGIC);
+    let ending = match ending {
+        Ending::TornTail(offset) if !last => Ending::Corrupt(
+            offset,
+            "the journal ends early but a later journal follows".into(),
+        ),
+        other => other,
+    };
     let mut valid_end = match &ending {
         Ending::Clean => bytes.len(),
         Ending::TornTail(offset) => {
@@ -556,5 +624,5 @@ fn replay(store: &Store, path: &Path, repair: bool) -> Result<File, PersistError
     file.sync_all().map_err(io(path))?;
     use std::io::Seek;
     file.seek(std::io::SeekFrom::End(0)).map_err(io(path))?;
-    Ok(file)
+    Ok((file, valid_end < bytes.len()))
 }
