@@ -43,6 +43,32 @@ impl Server {
         }
     }
 
+    /// A server keeping its store in `data` (so a restart continues from the same revision).
+    fn start_with_data(name: &str, data: &Path) -> Self {
+        let dir = std::env::temp_dir().join(format!("xborder-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("token"), format!("{TOKEN}\n")).expect("token file");
+        let token = dir.join("token");
+        let (child, address, _, lines) = common::process::spawn_xborderd(&[
+            "--progress-interval".as_ref(),
+            "200ms".as_ref(),
+            "--admin-token-file".as_ref(),
+            token.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--drain-delay".as_ref(),
+            "0s".as_ref(),
+            "--close-timeout".as_ref(),
+            "0s".as_ref(),
+        ]);
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            address,
+            dir,
+        }
+    }
+
     fn endpoint(&self) -> String {
         format!("http://{}", self.address)
     }
@@ -396,6 +422,7 @@ fn rules_and_groups_commands_read_and_write() {
 struct Proxy {
     address: SocketAddr,
     cut: Arc<AtomicBool>,
+    target: Arc<std::sync::Mutex<SocketAddr>>,
 }
 
 impl Proxy {
@@ -404,12 +431,15 @@ impl Proxy {
         let address = listener.local_addr().expect("proxy address");
         let cut = Arc::new(AtomicBool::new(false));
         let cut_flag = Arc::clone(&cut);
+        let target = Arc::new(std::sync::Mutex::new(target));
+        let current_target = Arc::clone(&target);
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 if cut_flag.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
                 }
+                let target = *current_target.lock().expect("target");
                 let Ok(server) = std::net::TcpStream::connect(target) else {
                     continue;
                 };
@@ -456,7 +486,16 @@ impl Proxy {
                 }
             }
         });
-        Self { address, cut }
+        Self {
+            address,
+            cut,
+            target,
+        }
+    }
+
+    /// Sends new connections to `target` from now on.
+    fn retarget(&self, target: SocketAddr) {
+        *self.target.lock().expect("target") = target;
     }
 }
 
@@ -528,5 +567,83 @@ fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
         revisions,
         [2, 3, 4, 5, 6],
         "no event missed or repeated across the reconnect"
+    );
+}
+
+#[test]
+fn watch_survives_a_server_restart_with_the_same_data() {
+    let data =
+        std::env::temp_dir().join(format!("xborder-cli-restart-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let server = Server::start_with_data("restart-a", &data);
+    let proxy = Proxy::start(server.address);
+    let mut watcher = Command::cargo_bin("xborder")
+        .expect("xborder binary")
+        .args([
+            "--endpoint",
+            &format!("http://{}", proxy.address),
+            "--output",
+            "json",
+            "watch",
+            "--progress",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start watch");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (lines_tx, lines) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(json(&line)).is_err() {
+                return;
+            }
+        }
+    });
+    let next_change = |lines: &mpsc::Receiver<Value>| loop {
+        let event = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("watch prints in time");
+        if event["kind"] != "PROGRESS" {
+            return event["revision"].as_u64().expect("revision");
+        }
+    };
+    assert_eq!(
+        lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("progress")["kind"],
+        "PROGRESS"
+    );
+    let put = |server: &Server, name: &str| {
+        let (code, out, err) = run(server
+            .admin()
+            .args(["rules", "put"])
+            .arg(sg_file(server, name)));
+        assert_eq!(code, 0, "{out}{err}");
+    };
+    put(&server, "one");
+    put(&server, "two");
+    let mut revisions = vec![next_change(&lines), next_change(&lines)];
+
+    // Stop the server; restart it on the same data (a new port behind the same endpoint),
+    // and commit while the watcher is still reconnecting.
+    proxy.cut.store(true, Ordering::SeqCst);
+    drop(server);
+    let server = Server::start_with_data("restart-b", &data);
+    put(&server, "three");
+    put(&server, "four");
+    proxy.retarget(server.address);
+    proxy.cut.store(false, Ordering::SeqCst);
+    put(&server, "five");
+    for _ in 0..3 {
+        revisions.push(next_change(&lines));
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    assert_eq!(
+        revisions,
+        [2, 3, 4, 5, 6],
+        "no event missed or repeated across the server restart"
     );
 }
