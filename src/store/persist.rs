@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -394,10 +394,23 @@ impl Journal {
         let entry = serde_json::json!({"revision": revision, "committed_at": committed_at, "record": record});
         let payload = serde_json::to_vec(&entry).map_err(|error| error.to_string())?;
         let sync = self.sync;
-        self.file
+        let before = self.file.stream_position();
+        let appended = self
+            .file
             .write_all(&frame(&payload))
-            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) })
-            .map_err(|error| format!("cannot append to {}: {error}", self.path.display()))
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
+        if let Err(error) = appended {
+            // The commit is refused: take back whatever part of the record reached the
+            // file, so it cannot reappear after a restart.
+            if let Ok(before) = before {
+                let _ = self
+                    .file
+                    .set_len(before)
+                    .and_then(|()| self.file.seek(std::io::SeekFrom::Start(before)));
+            }
+            return Err(format!("cannot append to {}: {error}", self.path.display()));
+        }
+        Ok(())
     }
 
     /// After `snapshot` was installed: every `snapshot_every` commits, writes a snapshot and
@@ -622,7 +635,6 @@ fn replay(
     }
     file.set_len(end).map_err(io(path))?;
     file.sync_all().map_err(io(path))?;
-    use std::io::Seek;
     file.seek(std::io::SeekFrom::End(0)).map_err(io(path))?;
     Ok((file, valid_end < bytes.len()))
 }
