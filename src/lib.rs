@@ -1,7 +1,9 @@
 //! xborder: a policy decision service for cross-border data flows.
 //!
-//! Layers, each depending only on those below it: [`model`] (plain types), [`engine`]
-//! (pure evaluation) and [`rules_io`] (loading rule files).
+//! Layers, each depending only on those below it: [`api`] (gRPC, metrics, auth) ->
+//! [`store`] (versioned store, change log, watchers, journal) -> [`engine`] (pure
+//! evaluation) -> [`model`] (plain types and validation); [`rules_io`] loads rule files into
+//! the model. Generated protobuf types stay inside [`api`].
 
 pub mod api;
 pub mod engine;
