@@ -499,15 +499,14 @@ impl Proxy {
     }
 }
 
-#[test]
-fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
-    let server = Server::start("watch");
-    let proxy = Proxy::start(server.address);
+/// Starts `xborder --output json watch --progress` against `endpoint`; its output lines
+/// arrive parsed on the channel.
+fn spawn_watch(endpoint: SocketAddr) -> (std::process::Child, mpsc::Receiver<Value>) {
     let mut watcher = Command::cargo_bin("xborder")
         .expect("xborder binary")
         .args([
             "--endpoint",
-            &format!("http://{}", proxy.address),
+            &format!("http://{endpoint}"),
             "--output",
             "json",
             "watch",
@@ -525,14 +524,26 @@ fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
             }
         }
     });
-    let next_change = |lines: &mpsc::Receiver<Value>| loop {
+    (watcher, lines)
+}
+
+/// The next change event the watch prints, skipping PROGRESS lines.
+fn next_change(lines: &mpsc::Receiver<Value>) -> Value {
+    loop {
         let event = lines
             .recv_timeout(Duration::from_secs(20))
             .expect("watch prints in time");
         if event["kind"] != "PROGRESS" {
             return event;
         }
-    };
+    }
+}
+
+#[test]
+fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
+    let server = Server::start("watch");
+    let proxy = Proxy::start(server.address);
+    let (mut watcher, lines) = spawn_watch(proxy.address);
     let first = lines
         .recv_timeout(Duration::from_secs(20))
         .expect("first progress");
@@ -577,36 +588,9 @@ fn watch_survives_a_server_restart_with_the_same_data() {
     let _ = std::fs::remove_dir_all(&data);
     let server = Server::start_with_data("restart-a", &data);
     let proxy = Proxy::start(server.address);
-    let mut watcher = Command::cargo_bin("xborder")
-        .expect("xborder binary")
-        .args([
-            "--endpoint",
-            &format!("http://{}", proxy.address),
-            "--output",
-            "json",
-            "watch",
-            "--progress",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start watch");
-    let stdout = watcher.stdout.take().expect("stdout");
-    let (lines_tx, lines) = mpsc::channel::<Value>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(json(&line)).is_err() {
-                return;
-            }
-        }
-    });
-    let next_change = |lines: &mpsc::Receiver<Value>| loop {
-        let event = lines
-            .recv_timeout(Duration::from_secs(20))
-            .expect("watch prints in time");
-        if event["kind"] != "PROGRESS" {
-            return event["revision"].as_u64().expect("revision");
-        }
-    };
+    let (mut watcher, lines) = spawn_watch(proxy.address);
+    let next_revision =
+        |lines: &mpsc::Receiver<Value>| next_change(lines)["revision"].as_u64().expect("revision");
     assert_eq!(
         lines
             .recv_timeout(Duration::from_secs(20))
@@ -622,7 +606,7 @@ fn watch_survives_a_server_restart_with_the_same_data() {
     };
     put(&server, "one");
     put(&server, "two");
-    let mut revisions = vec![next_change(&lines), next_change(&lines)];
+    let mut revisions = vec![next_revision(&lines), next_revision(&lines)];
 
     // Stop the server; restart it on the same data (a new port behind the same endpoint),
     // and commit while the watcher is still reconnecting.
@@ -635,7 +619,7 @@ fn watch_survives_a_server_restart_with_the_same_data() {
     proxy.cut.store(false, Ordering::SeqCst);
     put(&server, "five");
     for _ in 0..3 {
-        revisions.push(next_change(&lines));
+        revisions.push(next_revision(&lines));
     }
     let _ = watcher.kill();
     let _ = watcher.wait();
