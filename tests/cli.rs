@@ -25,42 +25,38 @@ struct Server {
 
 impl Server {
     fn start(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xborder-cli-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("token"), format!("{TOKEN}\n")).expect("token file");
-        let token = dir.join("token");
-        let (child, address, _, lines) = common::process::spawn_xborderd(&[
-            "--progress-interval".as_ref(),
-            "200ms".as_ref(),
-            "--admin-token-file".as_ref(),
-            token.as_os_str(),
-        ]);
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            address,
-            dir,
-        }
+        Self::start_with(name, &[])
     }
 
     /// A server keeping its store in `data` (so a restart continues from the same revision).
     fn start_with_data(name: &str, data: &Path) -> Self {
+        Self::start_with(
+            name,
+            &[
+                "--data-dir".as_ref(),
+                data.as_os_str(),
+                "--drain-delay".as_ref(),
+                "0s".as_ref(),
+                "--close-timeout".as_ref(),
+                "0s".as_ref(),
+            ],
+        )
+    }
+
+    /// A server with the admin token, fast heartbeats and `extra` flags.
+    fn start_with(name: &str, extra: &[&std::ffi::OsStr]) -> Self {
         let dir = std::env::temp_dir().join(format!("xborder-cli-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("token"), format!("{TOKEN}\n")).expect("token file");
         let token = dir.join("token");
-        let (child, address, _, lines) = common::process::spawn_xborderd(&[
+        std::fs::write(&token, format!("{TOKEN}\n")).expect("token file");
+        let mut args: Vec<&std::ffi::OsStr> = vec![
             "--progress-interval".as_ref(),
             "200ms".as_ref(),
             "--admin-token-file".as_ref(),
             token.as_os_str(),
-            "--data-dir".as_ref(),
-            data.as_os_str(),
-            "--drain-delay".as_ref(),
-            "0s".as_ref(),
-            "--close-timeout".as_ref(),
-            "0s".as_ref(),
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let (child, address, _, lines) = common::process::spawn_xborderd(&args);
         std::thread::spawn(move || for _ in lines {});
         Self {
             child,
