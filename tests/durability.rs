@@ -151,6 +151,7 @@ fn a_restart_continues_from_the_same_revision_with_the_same_content() {
         "the history was replayed event by event"
     );
     write(&store, 1);
+    drop(store);
     assert_eq!(open(&dir.0, &options).expect("reopen again").head(), 7);
 }
 
@@ -173,6 +174,7 @@ fn a_torn_tail_is_cut_and_the_store_continues() {
         "the torn bytes were cut"
     );
     write(&store, 1);
+    drop(store);
     assert_eq!(open(&dir.0, &options).expect("reopen").head(), 4);
 }
 
@@ -293,6 +295,8 @@ fn snapshots_rotate_the_journal_and_a_restart_rebuilds_the_whole_history_window(
         .collect();
     assert_eq!(replayed, (2..=8).collect::<Vec<u64>>());
     write(&store, 1);
+    drop(watcher);
+    drop(store);
     assert_eq!(open(&dir.0, &options).expect("reopen").head(), 9);
 }
 
@@ -317,4 +321,64 @@ fn journal_compaction_follows_history_compaction() {
     );
     let store = open_with_history(&dir.0, &options, 2).expect("reopen");
     assert_eq!((store.head(), store.oldest()), (8, 7));
+}
+
+#[test]
+fn a_second_store_on_a_locked_directory_is_refused_naming_the_holder() {
+    let dir = Dir::new("locked");
+    let options = DurabilityOptions::default();
+    let first = open(&dir.0, &options).expect("open");
+    let refused = open(&dir.0, &options).expect_err("the directory is locked");
+    let message = refused.to_string();
+    assert!(
+        matches!(&refused, PersistError::Locked { holder, .. } if *holder == format!("pid {}", std::process::id())),
+        "{message}"
+    );
+    write(&first, 1);
+    drop(first);
+    assert_eq!(
+        open(&dir.0, &options).expect("free again").head(),
+        2,
+        "the lock goes with the store that held it"
+    );
+}
+
+#[test]
+fn the_store_id_survives_restarts_and_a_new_directory_gets_a_new_one() {
+    let dir = Dir::new("identity");
+    let other = Dir::new("identity-other");
+    let options = DurabilityOptions::default();
+    let id = open(&dir.0, &options).expect("open").store_id().to_owned();
+    assert_eq!(id.len(), 26, "a ULID: {id}");
+    assert_eq!(open(&dir.0, &options).expect("reopen").store_id(), id);
+    assert_ne!(open(&other.0, &options).expect("open other").store_id(), id);
+}
+
+#[test]
+fn versions_continue_after_a_delete_across_a_restart_and_a_snapshot() {
+    let dir = Dir::new("tombstone");
+    let options = DurabilityOptions {
+        snapshot_every: 2,
+        ..DurabilityOptions::default()
+    };
+    // One retained revision: the restart must start from the snapshot written after the
+    // deletion, not replay it.
+    let store = open_with_history(&dir.0, &options, 1).expect("open");
+    let sg_now = sg(&store);
+    write(&store, 1);
+    store.delete_rule_set("SG", 2).expect("delete");
+    write_unrelated(&store);
+    drop(store);
+    let store = open_with_history(&dir.0, &options, 1).expect("reopen from the snapshot");
+    assert!(files(&dir.0).contains(&"snapshot-00000000000000000003.xbs".to_owned()));
+    let created = store.put_rule_set(sg_now, 0, false).expect("re-create");
+    assert_eq!(created.version, 3, "version 2 was deleted: the next is 3");
+}
+
+/// One commit that does not touch SG, so a snapshot is written after SG's deletion.
+fn write_unrelated(store: &Store) {
+    let (group, _) = store.group("concern", At::Latest).expect("concern");
+    let mut next = group.group.as_ref().clone();
+    next.members.retain(|member| member != "RU");
+    store.put_group(next, group.version, false).expect("group write");
 }

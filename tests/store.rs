@@ -12,9 +12,8 @@ use jiff::Timestamp;
 use xborder::engine::assess;
 use xborder::model::{CountryGroup, Decision, Rule, RuleSet};
 use xborder::rules_io;
-use xborder::store::{
-    At, ChangeKind, Key, ManualClock, Store, StoreError, SystemClock, WatchError,
-};
+use xborder::store::watch::WatchError;
+use xborder::store::{At, ChangeKind, Key, ManualClock, Store, StoreError, SystemClock};
 
 fn library() -> xborder::model::Library {
     rules_io::load(&common::files(), "").expect("fixture library is valid")
@@ -260,10 +259,51 @@ fn at_revision_returns_old_content_after_later_changes() {
             (2, 3, Some(ChangeKind::Deleted))
         ]
     );
-    let recreated = store
-        .put_rule_set(sg_from(&store, 2), 0, false)
-        .expect("re-create");
-    assert_eq!((recreated.revision, recreated.version), (4, 1));
+}
+
+#[test]
+fn a_rule_set_created_again_after_a_delete_continues_its_versions() {
+    let store = store(100);
+    let mut next = sg(&store);
+    next.name = "Singapore v2".into();
+    store.put_rule_set(next, 1, false).expect("write");
+    store.delete_rule_set("SG", 2).expect("delete");
+    let mut again = sg_from(&store, 2);
+    again.name = "Singapore again".into();
+    assert!(
+        matches!(
+            store.put_rule_set(again.clone(), 2, false),
+            Err(StoreError::Conflict {
+                expected: 2,
+                current: 0,
+                ..
+            })
+        ),
+        "a deleted rule set does not exist: only expected_version 0 creates it"
+    );
+    let recreated = store.put_rule_set(again, 0, false).expect("re-create");
+    assert_eq!((recreated.revision, recreated.version), (4, 3));
+    let name_at = |version| {
+        let (rule_set, revision) = store.rule_set("SG", At::Version(version)).expect("version");
+        (rule_set.source.name.clone(), rule_set.version, revision)
+    };
+    assert_eq!(name_at(2), ("Singapore v2".to_owned(), 2, 2));
+    assert_eq!(name_at(3), ("Singapore again".to_owned(), 3, 4));
+    let versions: Vec<(u64, Option<ChangeKind>)> = store
+        .rule_set_versions("SG")
+        .expect("history")
+        .iter()
+        .map(|record| (record.version, record.kind))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            (1, None),
+            (2, Some(ChangeKind::Updated)),
+            (2, Some(ChangeKind::Deleted)),
+            (3, Some(ChangeKind::Created))
+        ]
+    );
 }
 
 fn sg_from(store: &Store, revision: u64) -> RuleSet {

@@ -7,7 +7,8 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 use crate::engine::FlowError;
 use crate::model::Violation;
-use crate::store::{StoreError, WatchError};
+use crate::store::StoreError;
+use crate::store::watch::WatchError;
 
 /// Domain of `ErrorInfo` details.
 const DOMAIN: &str = "xborder";

@@ -8,7 +8,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::model::{CountryCode, Violation};
-use crate::store::Watcher;
+use crate::store::watch::Watcher;
 
 use super::auth::Access;
 use super::convert::{pb_event, pb_progress};
@@ -34,7 +34,7 @@ struct WatchState {
 
 enum Step {
     Drained,
-    Event(Result<Arc<crate::store::ChangeEvent>, crate::store::WatchError>),
+    Event(Result<Arc<crate::store::ChangeEvent>, crate::store::watch::WatchError>),
     Quiet,
 }
 

@@ -14,9 +14,8 @@ use xborder::api::auth::{Auth, Token};
 use xborder::api::{self, ApiConfig};
 use xborder::model::Library;
 use xborder::rules_io::{self, LoadError};
-use xborder::store::{
-    AppliedFiles, DEFAULT_HISTORY_REVISIONS, DurabilityOptions, Store, SystemClock,
-};
+use xborder::store::reconcile::AppliedFiles;
+use xborder::store::{DEFAULT_HISTORY_REVISIONS, DurabilityOptions, Store, SystemClock};
 
 /// Policy decision service for cross-border data flows.
 #[derive(Debug, Parser)]

@@ -28,6 +28,9 @@ pub struct Snapshot {
     pub effective_as_of: Timestamp,
     /// The first `effective_from` / `effective_until` moment after `effective_as_of`.
     pub next_boundary: Option<Timestamp>,
+    /// Rule sets deleted at this revision's head, with the version they were deleted at, so
+    /// one created again continues from that version + 1 (versions never repeat for a key).
+    pub deleted_versions: BTreeMap<String, u64>,
     /// For each country index, the rule sets applying to data leaving it, by jurisdiction.
     applicable: Vec<Vec<Arc<CompiledRuleSet>>>,
 }
@@ -66,6 +69,7 @@ impl Snapshot {
             rule_sets,
             effective_as_of,
             next_boundary,
+            deleted_versions: BTreeMap::new(),
             applicable,
         }
     }

@@ -4,17 +4,22 @@
 //! take the head [`Snapshot`] from an [`ArcSwap`] and never block writers. Every commit is
 //! one [`ChangeEvent`] in a bounded history from which any retained revision can be read and
 //! watchers catch up. Deciding the next revision ([`Store::put_rule_set`] and friends) is
-//! kept apart from installing a change at a given revision ([`Store::install`]), so a later
-//! replica can install changes whose revisions come from a shared source of truth.
+//! kept apart from installing a change at a given revision ([`Store::install_record`]): every
+//! committed record, whatever its source, is installed through that one path.
+//!
+//! Files: `record` (what is committed), `write` (preparing a change against the head),
+//! `history`, `event`, `schedule` (effective dates), `reconcile` (GitOps), `watch` (cursors),
+//! and `source/` (where committed records go: the `--data-dir` journal).
 
 mod clock;
 mod error;
 mod event;
 mod history;
-mod persist;
-mod reconcile;
+pub mod reconcile;
+mod record;
 mod schedule;
-mod watch;
+pub mod source;
+pub mod watch;
 mod write;
 
 use std::collections::BTreeMap;
@@ -29,12 +34,12 @@ use crate::model::{CountryGroup, Library, RuleSet};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{ChangeEvent, ChangeKind, Diff, Key, Value};
-pub use persist::{DurabilityOptions, PersistError, Record};
-pub use reconcile::{AppliedFiles, Reconciled};
-pub use watch::{WatchError, Watcher};
+pub use record::{Committed, Record};
+pub use source::journal::{DurabilityOptions, PersistError};
 pub use write::Change;
 
 use history::History;
+use source::CommitLog;
 
 /// Default number of revisions kept readable.
 pub const DEFAULT_HISTORY_REVISIONS: u64 = 10_000;
@@ -85,23 +90,42 @@ pub struct Store {
     writer: Mutex<()>,
     head_signal: tokio::sync::watch::Sender<u64>,
     clock: Arc<dyn Clock>,
-    /// The journal commits are appended to before they are acknowledged (with a data dir).
-    journal: std::sync::OnceLock<Mutex<persist::Journal>>,
+    /// The log commits are appended to before they are visible (with a data dir).
+    log: std::sync::OnceLock<Mutex<Box<dyn CommitLog>>>,
+    /// The store's identity: made with revision 1, kept with the data.
+    store_id: String,
 }
 
 impl Store {
     /// A store whose revision 1 is `library` (validated), keeping `history_revisions`
     /// revisions readable.
+    /// The store gets a new random `store_id`.
     pub fn new(library: &Library, history_revisions: u64, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Self::from_library(library, history_revisions, clock, Self::new_id())
+    }
+
+    /// A new random store id (a ULID: unique, and sortable by when the store was made).
+    pub(crate) fn new_id() -> String {
+        ulid::Ulid::new().to_string()
+    }
+
+    /// A store whose revision 1 is `library`, with the given identity.
+    pub(crate) fn from_library(
+        library: &Library,
+        history_revisions: u64,
+        clock: Arc<dyn Clock>,
+        store_id: String,
+    ) -> Arc<Self> {
         let snapshot = Snapshot::from_library(library, 1, clock.now());
-        Self::from_snapshot(snapshot, history_revisions, clock)
+        Self::from_snapshot(snapshot, history_revisions, clock, store_id)
     }
 
     /// A store whose base revision is `snapshot`.
-    fn from_snapshot(
+    pub(crate) fn from_snapshot(
         snapshot: Snapshot,
         history_revisions: u64,
         clock: Arc<dyn Clock>,
+        store_id: String,
     ) -> Arc<Self> {
         let initial = snapshot
             .rule_sets
@@ -127,8 +151,23 @@ impl Store {
             history: RwLock::new(history),
             writer: Mutex::new(()),
             clock,
-            journal: std::sync::OnceLock::new(),
+            log: std::sync::OnceLock::new(),
+            store_id,
         })
+    }
+
+    /// Sends every later commit to `log` before it becomes visible. Set once, after the
+    /// log's own records were installed.
+    pub(crate) fn attach_log(&self, log: Box<dyn CommitLog>) {
+        if self.log.set(Mutex::new(log)).is_err() {
+            tracing::error!("a commit log was attached twice; keeping the first");
+        }
+    }
+
+    /// The store's identity: the same across restarts on one data directory, different for
+    /// a store that starts a new history. Every response carries it.
+    pub fn store_id(&self) -> &str {
+        &self.store_id
     }
 
     /// The head snapshot: one atomic load, never blocked by writers.
@@ -334,10 +373,13 @@ impl Store {
         })
     }
 
-    /// Installs a prepared change at `revision`, which must be the head revision + 1.
-    pub fn install(&self, revision: u64, change: Change) -> Result<Arc<ChangeEvent>, StoreError> {
+    /// Installs a committed record, which must be of the head revision + 1: the one path by
+    /// which records read back from a source of truth become revisions.
+    pub fn install_record(&self, committed: Committed) -> Result<Arc<ChangeEvent>, StoreError> {
         let writer = self.lock_writer();
-        self.install_locked(&writer, revision, change)
+        let mut change = write::prepare(&self.snapshot(), committed.record)?;
+        change.committed_at = Some(committed.committed_at);
+        self.install_locked(&writer, committed.revision, change)
     }
 
     fn install_locked(
@@ -372,19 +414,32 @@ impl Store {
                 _ => {}
             }
         }
+        let mut deleted_versions = head.deleted_versions.clone();
+        for (key, version, value) in &change.values {
+            if let Key::RuleSet(jurisdiction) = key {
+                match value {
+                    Some(_) => deleted_versions.remove(jurisdiction),
+                    None => deleted_versions.insert(jurisdiction.clone(), *version),
+                };
+            }
+        }
         let committed_at = change.committed_at.unwrap_or_else(|| self.clock.now());
-        let mut journal = self
-            .journal
+        let mut log = self
+            .log
             .get()
-            .map(|journal| journal.lock().unwrap_or_else(PoisonError::into_inner));
-        if let Some(journal) = journal.as_mut() {
-            journal
-                .append(revision, committed_at, &change.record)
-                .map_err(StoreError::Journal)?;
+            .map(|log| log.lock().unwrap_or_else(PoisonError::into_inner));
+        if let Some(log) = log.as_mut() {
+            let committed = Committed {
+                revision,
+                committed_at,
+                record: change.record,
+            };
+            log.append(&committed).map_err(StoreError::Journal)?;
         }
         let effective_as_of = change.effective_as_of.unwrap_or(head.effective_as_of);
         let vocabulary = Arc::clone(&head.vocabulary);
-        let snapshot = Snapshot::new(revision, effective_as_of, vocabulary, groups, rule_sets);
+        let mut snapshot = Snapshot::new(revision, effective_as_of, vocabulary, groups, rule_sets);
+        snapshot.deleted_versions = deleted_versions;
         let value = change
             .values
             .iter()
@@ -408,49 +463,17 @@ impl Store {
         self.current.store(Arc::clone(&snapshot));
         self.head_signal.send_replace(revision);
         let oldest_retained = self.oldest();
-        if let Some(Err(error)) = journal
-            .as_mut()
-            .map(|journal| journal.maybe_snapshot(&snapshot, oldest_retained))
-        {
-            tracing::error!(%error, "cannot write a snapshot; the journal keeps growing");
+        if let Some(log) = log.as_mut() {
+            log.installed(&snapshot, oldest_retained);
         }
         Ok(event)
     }
 
-    /// A watcher of `jurisdictions` (empty = all) from `start_revision` (inclusive; 0 = only
-    /// changes after now).
-    pub fn watch(
-        self: &Arc<Self>,
-        jurisdictions: Vec<String>,
-        start_revision: u64,
-    ) -> Result<Watcher, StoreError> {
-        let history = self.read_history();
-        let head = history.head();
-        let next = match start_revision {
-            0 => head + 1,
-            start if start < history.oldest() => {
-                return Err(StoreError::Compacted {
-                    requested: start,
-                    oldest: history.oldest(),
-                });
-            }
-            start if start > head + 1 => {
-                return Err(StoreError::FutureRevision {
-                    requested: start,
-                    head,
-                });
-            }
-            start => start,
-        };
-        drop(history);
-        Ok(Watcher::new(Arc::clone(self), jurisdictions, next))
-    }
-
-    fn lock_writer(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, ()> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn read_history(&self) -> RwLockReadGuard<'_, History> {
+    pub(crate) fn read_history(&self) -> RwLockReadGuard<'_, History> {
         self.history.read().unwrap_or_else(PoisonError::into_inner)
     }
 }

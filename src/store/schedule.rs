@@ -6,13 +6,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 use super::Store;
-use super::event::{ChangeKind, Diff, Key, Value};
-use super::persist::Record;
-use super::write::Change;
-use crate::engine::CompiledRuleSet;
+use super::record::Record;
+use super::write::{Change, boundary_change};
 
 impl Store {
     /// Runs until `shutdown` completes, committing effective-date changes as the clock
@@ -71,54 +68,6 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// The `BECAME_EFFECTIVE` change of `rule_set` at `boundary`, if any of its rules starts or
-/// stops applying then. `last` marks the change that moves the effective time on.
-pub(crate) fn boundary_change(
-    rule_set: &Arc<CompiledRuleSet>,
-    boundary: Timestamp,
-    last: bool,
-) -> Option<Change> {
-    let date = boundary.to_zoned(TimeZone::UTC).date();
-    let ids = |started: bool| -> Vec<String> {
-        rule_set
-            .source
-            .rules
-            .iter()
-            .filter(|rule| if started { rule.effective_from } else { rule.effective_until } == Some(date))
-            .map(|rule| rule.id.clone())
-            .collect()
-    };
-    let diff = Diff {
-        added: ids(true),
-        removed: ids(false),
-        modified: Vec::new(),
-    };
-    if diff.added.is_empty() && diff.removed.is_empty() {
-        return None;
-    }
-    let jurisdiction = rule_set.jurisdiction.to_string();
-    let key = Key::RuleSet(jurisdiction.clone());
-    Some(Change {
-        kind: ChangeKind::BecameEffective,
-        version: rule_set.version,
-        diff,
-        jurisdictions: vec![jurisdiction.clone()],
-        values: vec![(
-            key.clone(),
-            rule_set.version,
-            Some(Value::RuleSet(Arc::clone(rule_set))),
-        )],
-        key,
-        effective_as_of: last.then_some(boundary),
-        record: Record::BecameEffective {
-            jurisdiction,
-            boundary,
-            last,
-        },
-        committed_at: None,
-    })
 }
 
 async fn sleep_until(store: &Store, boundary: Option<Timestamp>) {

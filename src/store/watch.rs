@@ -91,3 +91,34 @@ impl Watcher {
         }
     }
 }
+
+impl Store {
+    /// A watcher of `jurisdictions` (empty = all) from `start_revision` (inclusive; 0 = only
+    /// changes after now).
+    pub fn watch(
+        self: &Arc<Self>,
+        jurisdictions: Vec<String>,
+        start_revision: u64,
+    ) -> Result<Watcher, StoreError> {
+        let history = self.read_history();
+        let head = history.head();
+        let next = match start_revision {
+            0 => head + 1,
+            start if start < history.oldest() => {
+                return Err(StoreError::Compacted {
+                    requested: start,
+                    oldest: history.oldest(),
+                });
+            }
+            start if start > head + 1 => {
+                return Err(StoreError::FutureRevision {
+                    requested: start,
+                    head,
+                });
+            }
+            start => start,
+        };
+        drop(history);
+        Ok(Watcher::new(Arc::clone(self), jurisdictions, next))
+    }
+}

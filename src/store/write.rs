@@ -5,13 +5,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 use crate::engine::{CompiledRuleSet, Group, Snapshot};
 use crate::model::{CountryGroup, RuleSet, validate};
 
 use super::error::StoreError;
 use super::event::{ChangeKind, Diff, Key, Value};
-use super::persist::Record;
+use super::record::Record;
 
 /// A validated change, ready to be installed at some revision.
 #[derive(Debug, Clone)]
@@ -97,7 +98,12 @@ pub fn put_rule_set(
     } else {
         diff.added = rule_set.rules.iter().map(|rule| rule.id.clone()).collect();
     }
-    let version = expected_version + 1;
+    // Versions never repeat for a key: a rule set created again after a deletion continues
+    // from the version it was deleted at.
+    let version = match current {
+        Some(_) => expected_version + 1,
+        None => head.deleted_versions.get(&rule_set.jurisdiction).copied().unwrap_or(0) + 1,
+    };
     let compiled = CompiledRuleSet::compile(
         Arc::new(rule_set),
         version,
@@ -238,5 +244,83 @@ pub fn put_group(
 fn key_name(key: &Key) -> &str {
     match key {
         Key::RuleSet(name) | Key::Group(name) => name,
+    }
+}
+
+/// The `BECAME_EFFECTIVE` change of `rule_set` at `boundary`, if any of its rules starts or
+/// stops applying then. `last` marks the change that moves the effective time on.
+pub(crate) fn boundary_change(
+    rule_set: &Arc<CompiledRuleSet>,
+    boundary: Timestamp,
+    last: bool,
+) -> Option<Change> {
+    let date = boundary.to_zoned(TimeZone::UTC).date();
+    let ids = |started: bool| -> Vec<String> {
+        rule_set
+            .source
+            .rules
+            .iter()
+            .filter(|rule| if started { rule.effective_from } else { rule.effective_until } == Some(date))
+            .map(|rule| rule.id.clone())
+            .collect()
+    };
+    let diff = Diff {
+        added: ids(true),
+        removed: ids(false),
+        modified: Vec::new(),
+    };
+    if diff.added.is_empty() && diff.removed.is_empty() {
+        return None;
+    }
+    let jurisdiction = rule_set.jurisdiction.to_string();
+    let key = Key::RuleSet(jurisdiction.clone());
+    Some(Change {
+        kind: ChangeKind::BecameEffective,
+        version: rule_set.version,
+        diff,
+        jurisdictions: vec![jurisdiction.clone()],
+        values: vec![(
+            key.clone(),
+            rule_set.version,
+            Some(Value::RuleSet(Arc::clone(rule_set))),
+        )],
+        key,
+        effective_as_of: last.then_some(boundary),
+        record: Record::BecameEffective {
+            jurisdiction,
+            boundary,
+            last,
+        },
+        committed_at: None,
+    })
+}
+
+/// The change a committed record makes to `head`: how a record from any source (journal
+/// replay, a replica following the shared log) becomes a change to install.
+pub(crate) fn prepare(head: &Snapshot, record: Record) -> Result<Change, StoreError> {
+    match record {
+        Record::PutRuleSet {
+            rule_set,
+            expected_version,
+        } => put_rule_set(head, rule_set, expected_version),
+        Record::DeleteRuleSet {
+            jurisdiction,
+            expected_version,
+        } => delete_rule_set(head, &jurisdiction, expected_version),
+        Record::PutGroup {
+            group,
+            expected_version,
+        } => put_group(head, group, expected_version),
+        Record::BecameEffective {
+            jurisdiction,
+            boundary,
+            last,
+        } => {
+            let key = Key::RuleSet(jurisdiction.clone());
+            head.rule_sets
+                .get(&jurisdiction)
+                .and_then(|rule_set| boundary_change(rule_set, boundary, last))
+                .ok_or(StoreError::NotFound { key })
+        }
     }
 }
