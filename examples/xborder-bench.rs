@@ -198,7 +198,7 @@ fn typical_request() -> pb::AssessFlowRequest {
             origin: "CN".into(),
             destination: "US".into(),
             data_categories: vec!["user.contact".into()],
-            data_subject_count: 500_000,
+            data_subject_count: Some(500_000),
             safeguards: vec!["cn_standard_contract".into()],
             ..Default::default()
         }),

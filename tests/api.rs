@@ -22,7 +22,7 @@ fn cn_to_us(subjects: u64, safeguards: &[&str]) -> pb::AssessFlowRequest {
             origin: "CN".into(),
             destination: "US".into(),
             data_categories: vec!["user.contact".into()],
-            data_subject_count: subjects,
+            data_subject_count: Some(subjects),
             safeguards: safeguards.iter().map(|s| (*s).to_owned()).collect(),
             ..Default::default()
         }),
@@ -622,6 +622,7 @@ async fn watchers_get_progress_then_events_and_resume_without_gap_or_duplicate()
             jurisdictions: vec!["SG".into()],
             start_revision: 0,
             include_rule_set: true,
+            expect_store_id: String::new(),
         })
         .await
         .expect("watch")
@@ -697,14 +698,17 @@ async fn watchers_get_progress_then_events_and_resume_without_gap_or_duplicate()
             jurisdictions: vec!["SG".into(), "US".into()],
             start_revision: event.revision + 1,
             include_rule_set: false,
+            expect_store_id: event.store_id.clone(),
         })
         .await
         .expect("resume")
         .into_inner();
+    // Revisions never go down: first the promise for what precedes the resume point,
+    // then the missed events, then the head once caught up.
     let progress = next_event(&mut resumed).await;
     assert_eq!(
         (progress.kind(), progress.revision),
-        (pb::ChangeKind::Progress, 5)
+        (pb::ChangeKind::Progress, 2)
     );
     let replay: Vec<(u64, pb::ChangeKind, String)> = [
         next_event(&mut resumed).await,
@@ -733,11 +737,66 @@ async fn watchers_get_progress_then_events_and_resume_without_gap_or_duplicate()
             (5, pb::ChangeKind::Updated, "SG".to_owned()),
         ]
     );
-    let heartbeat = next_event(&mut resumed).await;
+    let caught_up = next_event(&mut resumed).await;
     assert_eq!(
-        (heartbeat.kind(), heartbeat.revision),
-        (pb::ChangeKind::Progress, 5)
+        (caught_up.kind(), caught_up.revision),
+        (pb::ChangeKind::Progress, 5),
+        "a PROGRESS at the head follows the catch-up"
     );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_store_id_and_a_resume_into_another_store_is_refused() {
+    let server = TestServer::start(config()).await;
+    let other = TestServer::start(config()).await;
+    let store_id = server.store.store_id().to_owned();
+    assert_ne!(store_id, other.store.store_id(), "each new store has its own id");
+    let channel = server.channel().await;
+    let answer = AssessmentServiceClient::new(channel.clone())
+        .assess_flow(cn_to_us(500_000, &[]))
+        .await
+        .expect("assess")
+        .into_inner();
+    assert_eq!(answer.store_id, store_id);
+    let mut rules = RuleServiceClient::new(channel.clone());
+    let got = rules
+        .get_rule_set(pb::GetRuleSetRequest {
+            jurisdiction: "SG".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(got.store_id, store_id);
+    let listed = rules
+        .list_country_groups(pb::ListCountryGroupsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.store_id, store_id);
+    let mut stream = WatchServiceClient::new(channel)
+        .watch_rule_changes(pb::WatchRuleChangesRequest {
+            expect_store_id: store_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("same store")
+        .into_inner();
+    assert_eq!(next_event(&mut stream).await.store_id, store_id);
+
+    let refused = WatchServiceClient::new(other.channel().await)
+        .watch_rule_changes(pb::WatchRuleChangesRequest {
+            start_revision: 2,
+            expect_store_id: store_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("another store's history");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let info = refused.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "STORE_CHANGED");
+    assert_eq!(info.metadata["expected_store_id"], store_id);
+    assert_eq!(info.metadata["store_id"], other.store.store_id());
 }
 
 #[tokio::test]
@@ -913,4 +972,58 @@ async fn oversized_messages_are_resource_exhausted() {
     );
     // The connection stays usable.
     assert!(client.assess_flow(cn_to_us(5, &[])).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_missing_fact_is_an_error_naming_the_field_never_a_permissive_answer() {
+    let server = TestServer::start(config()).await;
+    let mut client = AssessmentServiceClient::new(server.channel().await);
+    let mut no_count = cn_to_us(0, &[]);
+    if let Some(flow) = no_count.flow.as_mut() {
+        flow.data_subject_count = None;
+    }
+    let status = client.assess_flow(no_count).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&status)
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect::<Vec<_>>(),
+        ["flow.data_subject_count"]
+    );
+
+    // Brokerage of bulk biometrics to a country of concern is prohibited; without a
+    // purpose the answer cannot be told, so it is not given.
+    let biometrics = |purpose: &str| pb::AssessFlowRequest {
+        flow: Some(pb::Flow {
+            origin: "US".into(),
+            destination: "CN".into(),
+            data_categories: vec!["user.biometric".into()],
+            data_subject_count: Some(5_000),
+            purpose: purpose.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let status = client.assess_flow(biometrics("")).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let violations = field_violations(&status);
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].0, "flow.purpose");
+    assert!(
+        violations[0].1.contains("us.dsp.202_301.brokerage_biometric_geolocation"),
+        "{violations:?}"
+    );
+    let brokerage = client
+        .assess_flow(biometrics("data_brokerage"))
+        .await
+        .expect("stated")
+        .into_inner();
+    assert_eq!(brokerage.decision(), pb::Decision::Prohibited);
+    let research = client
+        .assess_flow(biometrics("research"))
+        .await
+        .expect("stated")
+        .into_inner();
+    assert_eq!(research.decision(), pb::Decision::Conditional);
 }

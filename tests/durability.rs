@@ -382,3 +382,25 @@ fn write_unrelated(store: &Store) {
     next.members.retain(|member| member != "RU");
     store.put_group(next, group.version, false).expect("group write");
 }
+
+#[test]
+fn a_second_xborderd_on_the_same_data_dir_exits_1_naming_the_first_ones_pid() {
+    use assert_cmd::cargo::CommandCargoExt;
+    let dir = Dir::new("two-servers");
+    let (mut first, _, _, _lines) =
+        common::process::spawn_xborderd(&["--data-dir".as_ref(), dir.0.as_os_str()]);
+    let second = std::process::Command::cargo_bin("xborderd")
+        .expect("xborderd binary")
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir.0)
+        .output()
+        .expect("run a second xborderd");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in use by another xborderd (pid {})", first.id())),
+        "{stderr}"
+    );
+}

@@ -42,7 +42,11 @@ fn assess(
         &query.flow.origin.to_ascii_uppercase(),
     );
     fields.decision = Some(decision);
-    Ok(convert::pb_assessment(query.request_id, &assessment))
+    Ok(convert::pb_assessment(
+        query.request_id,
+        &assessment,
+        shared.store.store_id(),
+    ))
 }
 
 /// One answer of the stream: the assessment, or the error as data so the stream goes on.
@@ -74,6 +78,7 @@ fn stream_answer(shared: &Shared, request: pb::AssessFlowsRequest) -> pb::Assess
     pb::AssessFlowsResponse {
         request_id,
         result: Some(result),
+        store_id: shared.store.store_id().to_owned(),
     }
 }
 

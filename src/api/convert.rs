@@ -324,7 +324,11 @@ fn pb_decision(decision: Decision) -> pb::Decision {
 }
 
 /// An assessment as the protobuf answer to `request_id`.
-pub fn pb_assessment(request_id: String, assessment: &Assessment) -> pb::AssessFlowResponse {
+pub fn pb_assessment(
+    request_id: String,
+    assessment: &Assessment,
+    store_id: &str,
+) -> pb::AssessFlowResponse {
     let reference = |rule: &RuleRef| {
         (
             rule.rule_id.to_string(),
@@ -405,6 +409,7 @@ pub fn pb_assessment(request_id: String, assessment: &Assessment) -> pb::AssessF
             })
             .collect(),
         legs_without_regime: assessment.legs_without_regime.iter().map(pb_leg).collect(),
+        store_id: store_id.to_owned(),
     }
 }
 
@@ -420,7 +425,11 @@ pub fn pb_change_kind(kind: ChangeKind) -> pb::ChangeKind {
 }
 
 /// A change event as a watch message; the rule set's content only with `include_rule_set`.
-pub fn pb_event(event: &ChangeEvent, include_rule_set: bool) -> pb::WatchRuleChangesResponse {
+pub fn pb_event(
+    event: &ChangeEvent,
+    include_rule_set: bool,
+    store_id: &str,
+) -> pb::WatchRuleChangesResponse {
     let (jurisdiction, group) = match &event.key {
         Key::RuleSet(jurisdiction) => (jurisdiction.clone(), String::new()),
         Key::Group(name) => (String::new(), name.clone()),
@@ -439,14 +448,23 @@ pub fn pb_event(event: &ChangeEvent, include_rule_set: bool) -> pb::WatchRuleCha
         committed_at: Some(to_timestamp(event.committed_at)),
         rule_set,
         affected_jurisdictions: event.jurisdictions.clone(),
+        store_id: store_id.to_owned(),
     }
 }
 
 /// A `PROGRESS` watch message: every matching change up to `revision` has been sent.
-pub fn pb_progress(revision: u64) -> pb::WatchRuleChangesResponse {
+pub fn pb_progress(revision: u64, store_id: &str) -> pb::WatchRuleChangesResponse {
     pb::WatchRuleChangesResponse {
         revision,
         kind: pb::ChangeKind::Progress.into(),
+        store_id: store_id.to_owned(),
         ..Default::default()
     }
+}
+
+/// A duration flag (`10s`, `1m30s`, `250ms`), as every xborder command line takes them.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration: jiff::SignedDuration =
+        text.parse().map_err(|error| format!("`{text}`: {error}"))?;
+    std::time::Duration::try_from(duration).map_err(|_| format!("`{text}` must not be negative"))
 }

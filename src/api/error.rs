@@ -37,6 +37,16 @@ pub enum ApiError {
     /// A limit was reached.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// A resumed watch expected another store's history.
+    #[error(
+        "the store has changed: this server's store is {actual}, the stream being resumed came from {expected}; start a new watch (its history is not the one resumed)"
+    )]
+    StoreChanged {
+        /// The `expect_store_id` sent.
+        expected: String,
+        /// This server's store id.
+        actual: String,
+    },
     /// The server is shutting down and takes no new streams.
     #[error("the server is shutting down: reconnect to another replica")]
     Draining,
@@ -61,7 +71,7 @@ fn bad_request(message: &str, violations: &[Violation]) -> Status {
     )
 }
 
-fn info(code: Code, message: String, reason: &str, metadata: &[(&str, u64)]) -> Status {
+fn info(code: Code, message: String, reason: &str, metadata: &[(&str, &dyn ToString)]) -> Status {
     let metadata: HashMap<String, String> = metadata
         .iter()
         .map(|(key, value)| ((*key).to_owned(), value.to_string()))
@@ -93,22 +103,22 @@ impl From<ApiError> for Status {
                 Code::Aborted,
                 message,
                 "VERSION_CONFLICT",
-                &[("expected_version", expected), ("current_version", current)],
+                &[("expected_version", &expected), ("current_version", &current)],
             ),
             ApiError::Store(StoreError::Compacted { requested, oldest }) => info(
                 Code::OutOfRange,
                 message,
                 "REVISION_COMPACTED",
                 &[
-                    ("requested_revision", requested),
-                    ("oldest_revision", oldest),
+                    ("requested_revision", &requested),
+                    ("oldest_revision", &oldest),
                 ],
             ),
             ApiError::Store(StoreError::FutureRevision { requested, head }) => info(
                 Code::OutOfRange,
                 message,
                 "REVISION_IN_FUTURE",
-                &[("requested_revision", requested), ("head_revision", head)],
+                &[("requested_revision", &requested), ("head_revision", &head)],
             ),
             ApiError::Store(StoreError::OutOfOrder { .. }) => Status::failed_precondition(message),
             ApiError::Store(StoreError::Journal(_)) => Status::unavailable(message),
@@ -119,12 +129,18 @@ impl From<ApiError> for Status {
                 Code::OutOfRange,
                 message,
                 "WATCHER_COMPACTED",
-                &[("resume_from", resume_from), ("oldest_revision", oldest)],
+                &[("resume_from", &resume_from), ("oldest_revision", &oldest)],
             ),
             ApiError::Watch(WatchError::Closed) => Status::unavailable(message),
             ApiError::Unauthenticated(_) => Status::unauthenticated(message),
             ApiError::PermissionDenied(_) => Status::permission_denied(message),
             ApiError::ResourceExhausted(_) => Status::resource_exhausted(message),
+            ApiError::StoreChanged { expected, actual } => info(
+                Code::FailedPrecondition,
+                message,
+                "STORE_CHANGED",
+                &[("expected_store_id", &expected), ("store_id", &actual)],
+            ),
             ApiError::Draining => Status::unavailable(message),
         }
     }

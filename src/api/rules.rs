@@ -103,6 +103,7 @@ fn get_rule_set(
         rule_set: Some(pb_rule_set(&rule_set.source)),
         version: rule_set.version,
         revision,
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 
@@ -153,6 +154,7 @@ fn list_rule_sets(
         rule_sets,
         next_page_token,
         revision: snapshot.revision,
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 
@@ -178,6 +180,7 @@ fn list_rule_set_versions(
                 committed_at: record.committed_at.map(convert::to_timestamp),
             })
             .collect(),
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 
@@ -199,6 +202,7 @@ fn get_country_group(
         group: Some(pb_country_group(&group.group)),
         version: group.version,
         revision,
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 
@@ -218,6 +222,7 @@ fn list_country_groups(
             })
             .collect(),
         revision: snapshot.revision,
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 
@@ -248,6 +253,7 @@ fn put_rule_set(
         version: outcome.version,
         diff: Some(pb_diff(&outcome.diff)),
         committed: outcome.committed,
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 
@@ -275,6 +281,7 @@ fn delete_rule_set(
         revision: outcome.revision,
         version: outcome.version,
         diff: Some(pb_diff(&outcome.diff)),
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 
@@ -305,6 +312,7 @@ fn put_country_group(
         version: outcome.version,
         diff: Some(pb_diff(&outcome.diff)),
         committed: outcome.committed,
+        store_id: shared.store.store_id().to_owned(),
     })
 }
 

@@ -26,6 +26,11 @@ struct WatchState {
     watcher: Watcher,
     /// The revision of the first `PROGRESS` message, until it is sent.
     first: Option<u64>,
+    /// Until the history up to the head at open time has been sent: then a `PROGRESS` at
+    /// the head closes the catch-up.
+    catching_up: bool,
+    /// The revision of the last `PROGRESS` sent, so the catch-up's is not a repeat.
+    last_progress: u64,
     shared: Arc<Shared>,
     include_rule_set: bool,
     ended: bool,
@@ -45,7 +50,25 @@ async fn next_message(
         return None;
     }
     if let Some(revision) = state.first.take() {
-        return Some((Ok(pb_progress(revision)), state));
+        state.last_progress = revision;
+        return Some((Ok(pb_progress(revision, state.shared.store.store_id())), state));
+    }
+    while state.catching_up {
+        match state.watcher.try_next() {
+            Ok(Some(event)) => return Some(delivered(state, &event)),
+            Ok(None) => {
+                state.catching_up = false;
+                let head = state.watcher.next_revision().saturating_sub(1);
+                if head > state.last_progress {
+                    state.last_progress = head;
+                    return Some((Ok(pb_progress(head, state.shared.store.store_id())), state));
+                }
+            }
+            Err(error) => {
+                state.ended = true;
+                return Some((Err(ApiError::from(error).into()), state));
+            }
+        }
     }
     let mut draining = state.shared.draining.clone();
     let step = tokio::select! {
@@ -57,19 +80,26 @@ async fn next_message(
     match step {
         // Ending the stream sends an OK status: the server is going away cleanly.
         Step::Drained => None,
-        Step::Event(Ok(event)) => {
-            state.shared.telemetry.delivered();
-            Some((Ok(pb_event(&event, state.include_rule_set)), state))
-        }
+        Step::Event(Ok(event)) => Some(delivered(state, &event)),
         Step::Event(Err(error)) => {
             state.ended = true;
             Some((Err(ApiError::from(error).into()), state))
         }
         Step::Quiet => {
             let revision = state.watcher.next_revision().saturating_sub(1);
-            Some((Ok(pb_progress(revision)), state))
+            state.last_progress = revision;
+            Some((Ok(pb_progress(revision, state.shared.store.store_id())), state))
         }
     }
+}
+
+type Message = (Result<pb::WatchRuleChangesResponse, Status>, WatchState);
+
+/// A change event as the stream's next message.
+fn delivered(state: WatchState, event: &crate::store::ChangeEvent) -> Message {
+    state.shared.telemetry.delivered();
+    let message = pb_event(event, state.include_rule_set, state.shared.store.store_id());
+    (Ok(message), state)
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::WatchRuleChangesResponse, Status>> + Send>>;
@@ -101,10 +131,22 @@ fn open(
     if !violations.is_empty() {
         return Err(ApiError::Invalid(violations));
     }
+    let store_id = shared.store.store_id();
+    if !request.expect_store_id.is_empty() && request.expect_store_id != store_id {
+        return Err(ApiError::StoreChanged {
+            expected: request.expect_store_id,
+            actual: store_id.to_owned(),
+        });
+    }
     let permit = shared.watch_permit()?;
     let watcher = shared.store.watch(jurisdictions, request.start_revision)?;
+    // Everything before the watcher's first revision is "sent": the stream starts with the
+    // promise it can keep (start_revision - 1, or the head for 0), so revisions never go down.
+    let first = watcher.next_revision().saturating_sub(1);
     let state = WatchState {
-        first: Some(shared.store.head()),
+        first: Some(first),
+        catching_up: request.start_revision != 0,
+        last_progress: first,
         watcher,
         shared: Arc::clone(shared),
         include_rule_set: request.include_rule_set,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use xborder::api::auth::{Auth, Token};
+use xborder::api::convert::parse_duration;
 use xborder::api::{self, ApiConfig};
 use xborder::model::Library;
 use xborder::rules_io::{self, LoadError};
@@ -85,12 +86,6 @@ enum Command {
         /// The rule directory (with vocabulary/, groups/ and jurisdictions/).
         dir: PathBuf,
     },
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration: jiff::SignedDuration =
-        text.parse().map_err(|error| format!("`{text}`: {error}"))?;
-    Duration::try_from(duration).map_err(|_| format!("`{text}` must not be negative"))
 }
 
 fn main() -> ExitCode {

@@ -29,7 +29,7 @@ pub fn assess(
 ) -> Result<Assessment, FlowError> {
     let flow = ValidFlow::new(flow, &snapshot.vocabulary)?;
     let mut answer = Answer::new(snapshot.revision, explain);
-    walk(snapshot, &flow, at, &mut answer);
+    walk(snapshot, &flow, at, &mut answer)?;
     Ok(answer.finish(flow.route()))
 }
 
@@ -38,7 +38,7 @@ pub fn assess(
 pub fn decide(snapshot: &Snapshot, flow: &Flow, at: Timestamp) -> Result<Decision, FlowError> {
     let flow = ValidFlow::new(flow, &snapshot.vocabulary)?;
     let mut severity = Severity(Decision::Permitted);
-    walk(snapshot, &flow, at, &mut severity);
+    walk(snapshot, &flow, at, &mut severity)?;
     Ok(severity.0)
 }
 
@@ -66,8 +66,15 @@ trait Visitor {
     );
 }
 
-/// Evaluates every applicable rule on every leg of the flow's route.
-fn walk(snapshot: &Snapshot, flow: &ValidFlow, at: Timestamp, visitor: &mut impl Visitor) {
+/// Evaluates every applicable rule on every leg of the flow's route. A rule that would
+/// restrict the flow but depends on a fact the flow does not state makes the flow invalid:
+/// a missing fact never makes an answer less severe.
+fn walk(
+    snapshot: &Snapshot,
+    flow: &ValidFlow,
+    at: Timestamp,
+    visitor: &mut impl Visitor,
+) -> Result<(), FlowError> {
     let today = at.to_zoned(TimeZone::UTC).date();
     for leg in legs(flow.route()) {
         let rule_sets = snapshot.applicable(leg.from);
@@ -79,11 +86,24 @@ fn walk(snapshot: &Snapshot, flow: &ValidFlow, at: Timestamp, visitor: &mut impl
             for rule in &rule_set.rules {
                 match evaluate(rule, flow, leg, today) {
                     Ok(()) => visitor.matched(rule_set, rule, flow, leg),
+                    Err(Failed::Unstated(fact)) => return Err(unstated(fact, rule, leg)),
                     Err(failed) => visitor.not_matched(rule_set, rule, leg, failed),
                 }
             }
         }
     }
+    Ok(())
+}
+
+/// The error for a flow whose answer depends on a fact it does not state.
+fn unstated(fact: &'static str, rule: &CompiledRule, leg: Leg) -> FlowError {
+    FlowError::Invalid(vec![crate::model::Violation {
+        path: format!("flow.{fact}"),
+        message: format!(
+            "required for this route: rule {} ({}) on {leg} depends on it",
+            rule.id, rule.citation
+        ),
+    }])
 }
 
 /// The severity a matched rule contributes, given the flow's safeguards.
@@ -128,6 +148,9 @@ enum Failed {
     EffectiveUntil,
     When(&'static str),
     Unless(usize),
+    /// Every stated condition holds, but one depends on this fact, which the flow does not
+    /// state (`purpose`, `data_subject_count`).
+    Unstated(&'static str),
 }
 
 impl Failed {
@@ -138,6 +161,7 @@ impl Failed {
             Failed::EffectiveUntil => "effective_until".into(),
             Failed::When(condition) => format!("when.{condition}"),
             Failed::Unless(block) => format!("unless[{block}]"),
+            Failed::Unstated(fact) => format!("when: flow.{fact} not stated"),
         }
     }
 }
@@ -182,20 +206,42 @@ fn evaluate(rule: &CompiledRule, flow: &ValidFlow, leg: Leg, today: Date) -> Res
     if matcher.effective_until.is_some_and(|until| today >= until) {
         return Err(Failed::EffectiveUntil);
     }
-    holds(&matcher.when, flow, leg).map_err(Failed::When)?;
-    match matcher
+    // A `when` condition on an unstated fact is assumed to hold (the severe reading); an
+    // `unless` block with one does not exempt.
+    let mut assumed = None;
+    holds(&matcher.when, flow, leg, Some(&mut assumed)).map_err(Failed::When)?;
+    if let Some(block) = matcher
         .unless
         .iter()
-        .position(|block| holds(block, flow, leg).is_ok())
+        .position(|block| holds(block, flow, leg, None).is_ok())
     {
-        Some(block) => Err(Failed::Unless(block)),
+        return Err(Failed::Unless(block));
+    }
+    match assumed {
+        // A permit rule only explains why a flow is free: unproven, it does not match.
+        Some(fact) if rule.effect == Effect::Permit => Err(Failed::When(fact)),
+        Some(fact) => Err(Failed::Unstated(fact)),
         None => Ok(()),
     }
 }
 
-/// Whether every stated condition holds; otherwise the name of the first that fails.
-fn holds(conditions: &CompiledConditions, flow: &ValidFlow, leg: Leg) -> Result<(), &'static str> {
+/// Whether every stated condition holds; otherwise the name of the first that fails. A
+/// condition on a fact the flow does not state fails, unless `assumed` is given: then it
+/// holds and the fact's name is recorded there.
+fn holds(
+    conditions: &CompiledConditions,
+    flow: &ValidFlow,
+    leg: Leg,
+    mut assumed: Option<&mut Option<&'static str>>,
+) -> Result<(), &'static str> {
     let check = |ok: bool, name: &'static str| if ok { Ok(()) } else { Err(name) };
+    let mut unstated = |name: &'static str, fact: &'static str| match assumed.as_mut() {
+        Some(slot) => {
+            slot.get_or_insert(fact);
+            Ok(())
+        }
+        None => Err(name),
+    };
     if let Some(set) = &conditions.destinations_in {
         check(set.contains(leg.to), "destinations_in")?;
     }
@@ -206,16 +252,22 @@ fn holds(conditions: &CompiledConditions, flow: &ValidFlow, leg: Leg) -> Result<
         check(set.intersects(&flow.categories), "categories_any")?;
     }
     if let Some(min) = conditions.min_subjects {
-        check(flow.subjects >= min, "min_subjects")?;
+        match flow.subjects {
+            Some(subjects) => check(subjects >= min, "min_subjects")?,
+            None => unstated("min_subjects", "data_subject_count")?,
+        }
     }
     if let Some(max) = conditions.max_subjects {
-        check(flow.subjects < max, "max_subjects")?;
+        match flow.subjects {
+            Some(subjects) => check(subjects < max, "max_subjects")?,
+            None => unstated("max_subjects", "data_subject_count")?,
+        }
     }
     if let Some(set) = &conditions.purposes_any {
-        check(
-            flow.purpose.is_some_and(|purpose| set.contains(purpose)),
-            "purposes_any",
-        )?;
+        match flow.purpose {
+            Some(purpose) => check(set.contains(purpose), "purposes_any")?,
+            None => unstated("purposes_any", "purpose")?,
+        }
     }
     if let Some(set) = &conditions.protection_any {
         check(set.contains(flow.protection), "protection_any")?;

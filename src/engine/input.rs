@@ -30,7 +30,8 @@ pub(crate) struct ValidFlow {
     route: [CountryCode; MAX_TRANSIT + 2],
     route_len: usize,
     pub(crate) categories: IdSet,
-    pub(crate) subjects: u64,
+    /// `None` when not stated (only allowed when no category is personal data).
+    pub(crate) subjects: Option<u64>,
     pub(crate) safeguards: IdSet,
     pub(crate) purpose: Option<u8>,
     pub(crate) protection: u8,
@@ -96,6 +97,16 @@ impl ValidFlow {
             Kind::Category,
         );
         let safeguards = ids("flow.safeguards", &flow.safeguards, Kind::Mechanism);
+        let personal = flow
+            .data_categories
+            .iter()
+            .any(|category| category == "user" || category.starts_with("user."));
+        if personal && flow.data_subject_count.is_none() {
+            violations.push(Violation {
+                path: "flow.data_subject_count".into(),
+                message: "required when a category is personal data (under `user`): the number of individuals whose data the flow holds".into(),
+            });
+        }
         if flow.data_categories.is_empty() {
             violations.push(Violation {
                 path: "flow.data_categories".into(),

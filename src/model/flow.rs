@@ -18,19 +18,24 @@ pub struct Flow {
     pub transit: Vec<String>,
     /// Taxonomy keys of the data.
     pub data_categories: Vec<String>,
-    /// Number of individuals whose data is in the flow.
-    #[serde(default)]
-    pub data_subject_count: u64,
+    /// Number of individuals whose data is in the flow; required when any category is
+    /// personal data (under `user`), never read as zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_subject_count: Option<u64>,
     /// Mechanism ids the caller says are in place.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub safeguards: Vec<String>,
-    /// Purpose id; empty when not stated.
+    /// Purpose id; empty when not stated. A rule that prohibits or requires something only
+    /// for some purposes cannot be decided without it: the flow is then invalid, naming the
+    /// rule, rather than assessed as if the purpose were another.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub purpose: String,
     /// Protection state id; empty means `none`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub protection: String,
-    /// Exporter attributes (`critical_infrastructure: true`); an absent attribute is `false`.
+    /// Exporter attributes (`critical_infrastructure: true`). An absent attribute is `false`:
+    /// the attributes are designations an organisation is told of (China notifies operators
+    /// of critical information infrastructure), so an exporter that has not been told is not one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exporter: BTreeMap<String, bool>,
 }

@@ -193,7 +193,7 @@ pub fn flow(origin: &str, destination: &str, categories: &[&str], subjects: u64)
         origin: origin.into(),
         destination: destination.into(),
         data_categories: categories.iter().map(|c| (*c).to_owned()).collect(),
-        data_subject_count: subjects,
+        data_subject_count: Some(subjects),
         ..Flow::default()
     }
 }

@@ -1,8 +1,11 @@
 //! Command-line arguments; every global option is also an environment variable.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+use xborder::api::convert::parse_duration;
 
 /// Command-line client of the xborder cross-border data-flow policy service.
 ///
@@ -22,9 +25,14 @@ pub struct Args {
     /// File holding the bearer token to send (the admin token for writes).
     #[arg(long, global = true, env = "XBORDER_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
-    /// Output format: aligned tables for people, or JSON for scripts.
+    /// Output format: aligned tables for people, or the canonical protobuf JSON mapping of
+    /// each response for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// How long a call (and connecting for it) may take; `watch` has no deadline, only this
+    /// bound on connecting.
+    #[arg(long, global = true, env = "XBORDER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -34,7 +42,7 @@ pub struct Args {
 pub enum Format {
     /// Aligned tables, colour on a terminal (NO_COLOR respected).
     Table,
-    /// One JSON document (or one per line for streams).
+    /// The canonical protobuf JSON mapping of each response (one per line for streams).
     Json,
 }
 
@@ -55,6 +63,11 @@ pub enum Command {
     },
     /// Print rule changes as they are committed; reconnects and resumes without gaps.
     Watch(WatchArgs),
+    /// Print a shell completion script (`xborder completions bash > /etc/bash_completion.d/xborder`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `xborder assess`.
@@ -72,9 +85,10 @@ pub struct AssessArgs {
     /// A data category (repeatable), e.g. user.contact.
     #[arg(long = "category", required_unless_present = "file")]
     pub categories: Vec<String>,
-    /// Number of individuals whose data is in the flow.
-    #[arg(long = "subjects", default_value_t = 0)]
-    pub subjects: u64,
+    /// Number of individuals whose data is in the flow: required for personal data
+    /// (categories under `user`).
+    #[arg(long = "subjects")]
+    pub subjects: Option<u64>,
     /// A mechanism in place (repeatable), e.g. cn_standard_contract.
     #[arg(long = "safeguard")]
     pub safeguards: Vec<String>,
@@ -96,8 +110,10 @@ pub struct AssessArgs {
     /// Also list the rules that did not match and why.
     #[arg(long)]
     pub explain: bool,
-    /// Assess every flow of a JSON-lines file through the AssessFlows stream; prints one
-    /// JSON answer per line. Exit status: the most severe decision, 1 if any flow failed.
+    /// Assess every flow of a JSON-lines file through the AssessFlows stream: each line is an
+    /// `AssessFlowRequest` in the protobuf JSON mapping (`{"flow": {...}}`, as `buf curl`
+    /// takes it); prints one `AssessFlowsResponse` per line. Exit status: the most severe
+    /// decision, 1 if any flow failed.
     #[arg(long, conflicts_with_all = ["origin", "destination", "categories"])]
     pub file: Option<PathBuf>,
 }

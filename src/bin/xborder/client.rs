@@ -1,6 +1,7 @@
-//! The connection to xborderd: endpoint, bearer token, and the CLI's error type.
+//! The connection to xborderd: endpoint, bearer token, deadline, and the CLI's error type.
 
 use std::path::Path;
+use std::time::Duration;
 
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -37,6 +38,12 @@ pub enum CliError {
     /// A rule file that does not parse.
     #[error("{0}")]
     RuleFile(RuleFileError),
+    /// The command line asks for something this client will not do (exit status 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A watch resumed on a server whose store has another history.
+    #[error("{0}")]
+    StoreChanged(String),
 }
 
 impl From<tonic::Status> for CliError {
@@ -68,41 +75,54 @@ type Service = InterceptedService<Channel, Bearer>;
 /// Clients of the three services over one connection.
 #[derive(Debug, Clone)]
 pub struct Client {
-    /// The endpoint, for reconnecting.
-    pub endpoint: Endpoint,
+    /// The endpoint without a call deadline, for watch streams.
+    watch_endpoint: Endpoint,
     bearer: Bearer,
     channel: Channel,
 }
 
+fn read_token(path: &Path) -> Result<MetadataValue<Ascii>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        CliError::File(format!(
+            "cannot read token file {}: {error}",
+            path.display()
+        ))
+    })?;
+    format!("Bearer {}", text.trim()).parse().map_err(|_| {
+        CliError::File(format!(
+            "token file {} holds an invalid token",
+            path.display()
+        ))
+    })
+}
+
 impl Client {
     /// Connects lazily to `endpoint` (the first call connects), reading the token file.
-    pub async fn connect(endpoint: &str, token_file: Option<&Path>) -> Result<Self, CliError> {
-        let bearer = match token_file {
-            None => Bearer(None),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|error| {
-                    CliError::File(format!(
-                        "cannot read token file {}: {error}",
-                        path.display()
-                    ))
-                })?;
-                let value = format!("Bearer {}", text.trim()).parse().map_err(|_| {
-                    CliError::File(format!(
-                        "token file {} holds an invalid token",
-                        path.display()
-                    ))
-                })?;
-                Bearer(Some(value))
-            }
-        };
-        let endpoint =
-            Endpoint::from_shared(endpoint.to_owned()).map_err(|source| CliError::Connect {
+    /// Every unary call, connecting included, must finish within `timeout`.
+    pub fn connect(
+        endpoint: &str,
+        token_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Self, CliError> {
+        if endpoint
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        {
+            return Err(CliError::Usage(format!(
+                "{endpoint}: this client does not speak TLS yet, and would send the bearer token \
+                 in plain text to a server expecting TLS; use an http:// endpoint on a network you trust"
+            )));
+        }
+        let bearer = Bearer(token_file.map(read_token).transpose()?);
+        let watch_endpoint = Endpoint::from_shared(endpoint.to_owned())
+            .map_err(|source| CliError::Connect {
                 endpoint: endpoint.to_owned(),
                 source,
-            })?;
-        let channel = endpoint.connect_lazy();
+            })?
+            .connect_timeout(timeout);
+        let channel = watch_endpoint.clone().timeout(timeout).connect_lazy();
         Ok(Self {
-            endpoint,
+            watch_endpoint,
             bearer,
             channel,
         })
@@ -118,11 +138,12 @@ impl Client {
         RuleServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 
-    /// The watch service on a fresh connection (used to reconnect after a drop).
+    /// The watch service on a fresh connection (used to reconnect after a drop), with no
+    /// deadline on the stream.
     pub async fn watch_fresh(
         &self,
     ) -> Result<WatchServiceClient<Service>, tonic::transport::Error> {
-        let channel = self.endpoint.connect().await?;
+        let channel = self.watch_endpoint.connect().await?;
         Ok(WatchServiceClient::with_interceptor(
             channel,
             self.bearer.clone(),

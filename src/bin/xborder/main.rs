@@ -6,13 +6,14 @@
 mod args;
 mod assess;
 mod client;
+mod json;
 mod output;
 mod rules;
 mod watch;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use args::{Args, Command};
 use client::{CliError, Client};
@@ -33,13 +34,20 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             output::print_error(&error);
-            ExitCode::FAILURE
+            match error {
+                CliError::Usage(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
 
 async fn run(args: Args) -> Result<ExitCode, CliError> {
-    let client = Client::connect(&args.endpoint, args.token_file.as_deref()).await?;
+    if let Command::Completions { shell } = args.command {
+        clap_complete::generate(shell, &mut Args::command(), "xborder", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = Client::connect(&args.endpoint, args.token_file.as_deref(), args.timeout)?;
     let format = args.output;
     match args.command {
         Command::Assess(assess) => assess::run(client, assess, format).await,
@@ -52,5 +60,6 @@ async fn run(args: Args) -> Result<ExitCode, CliError> {
         Command::Watch(watch) => watch::run(client, watch, format)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     }
 }

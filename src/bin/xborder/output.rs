@@ -1,5 +1,5 @@
-//! Printing: tables (colour only on a terminal, `NO_COLOR` respected) or JSON, and errors
-//! with every field violation.
+//! Printing: tables (colour only on a terminal, `NO_COLOR` respected) fitted to the
+//! terminal, and errors with every field violation.
 
 use std::io::Write as _;
 
@@ -12,12 +12,16 @@ use xborder::rules_io::Positions;
 
 use crate::client::CliError;
 
-/// Width tables wrap to: `$COLUMNS` when the shell exports it, else 120.
+/// Width used when neither `$COLUMNS` nor the terminal says.
+const DEFAULT_WIDTH: u16 = 80;
+
+/// Width tables wrap to: `$COLUMNS` when set, else the terminal's width, else 80.
 fn width() -> u16 {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|columns| columns.parse().ok())
-        .unwrap_or(120)
+        .or_else(|| terminal_size::terminal_size().map(|(width, _)| width.0))
+        .unwrap_or(DEFAULT_WIDTH)
 }
 
 /// A table with the house style, wrapped to the terminal width.
@@ -25,7 +29,7 @@ pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_content_arrangement(ContentArrangement::DynamicFullWidth)
         .set_width(width())
         .set_header(header.iter().copied());
     table
@@ -37,28 +41,31 @@ pub fn print(text: &str) {
     let _ = writeln!(out, "{text}");
 }
 
-/// A decision name styled by severity.
+/// A decision name styled by severity (`CONDITIONAL`: the proto name without its prefix).
 pub fn decision(decision: pb::Decision) -> String {
-    let (name, colour) = match decision {
-        pb::Decision::Permitted => ("PERMITTED", AnsiColor::Green),
-        pb::Decision::Conditional => ("CONDITIONAL", AnsiColor::Yellow),
-        pb::Decision::ReviewRequired => ("REVIEW_REQUIRED", AnsiColor::Magenta),
-        pb::Decision::Prohibited => ("PROHIBITED", AnsiColor::Red),
-        pb::Decision::Unspecified => ("UNSPECIFIED", AnsiColor::White),
+    let colour = match decision {
+        pb::Decision::Permitted => AnsiColor::Green,
+        pb::Decision::Conditional => AnsiColor::Yellow,
+        pb::Decision::ReviewRequired => AnsiColor::Magenta,
+        pb::Decision::Prohibited => AnsiColor::Red,
+        pb::Decision::Unspecified => AnsiColor::White,
     };
+    let name = decision.as_str_name().trim_start_matches("DECISION_");
     let style = Style::new().fg_color(Some(colour.into())).bold();
     format!("{style}{name}{style:#}")
 }
 
-/// The decision name without styling, as scripts see it.
-pub fn decision_name(decision: pb::Decision) -> &'static str {
-    match decision {
-        pb::Decision::Permitted => "PERMITTED",
-        pb::Decision::Conditional => "CONDITIONAL",
-        pb::Decision::ReviewRequired => "REVIEW_REQUIRED",
-        pb::Decision::Prohibited => "PROHIBITED",
-        pb::Decision::Unspecified => "UNSPECIFIED",
-    }
+/// A change kind without its prefix (`UPDATED`).
+pub fn change_kind(kind: pb::ChangeKind) -> &'static str {
+    kind.as_str_name().trim_start_matches("CHANGE_KIND_")
+}
+
+/// A protobuf timestamp in RFC 3339, or empty.
+pub fn timestamp(timestamp: Option<&prost_types::Timestamp>) -> String {
+    timestamp
+        .and_then(|t| jiff::Timestamp::new(t.seconds, t.nanos).ok())
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// `CN->US`, or `CN=>US` for an onward leg.
