@@ -41,7 +41,7 @@ fn typical_flow() -> Flow {
         origin: "CN".into(),
         destination: "US".into(),
         data_categories: vec!["user.contact".into()],
-        data_subject_count: 500_000,
+        data_subject_count: Some(500_000),
         ..Flow::default()
     }
 }
@@ -61,7 +61,7 @@ fn worst_flow(snapshot: &Snapshot) -> Flow {
         transit: vec!["CN".into(), "HK".into(), "SG".into(), "JP".into()],
         destination: "US".into(),
         data_categories: categories,
-        data_subject_count: 2_000_000,
+        data_subject_count: Some(2_000_000),
         purpose: "analytics".into(),
         ..Flow::default()
     }

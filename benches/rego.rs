@@ -169,7 +169,7 @@ fn flows() -> Vec<Flow> {
             data_categories: (0..1 + next(2))
                 .map(|_| categories[next(categories.len())].to_owned())
                 .collect(),
-            data_subject_count: subjects[next(subjects.len())],
+            data_subject_count: Some(subjects[next(subjects.len())]),
             safeguards: (0..next(3))
                 .map(|_| safeguards[next(safeguards.len())].to_owned())
                 .collect(),

@@ -149,8 +149,20 @@ fn assess_exit_status_tells_the_decision() {
         "cn_standard_contract",
     ]);
     assert_eq!(code, 0);
-    let (code, out, _) = assess(&["--from", "AR", "--to", "US", "--category", "user.contact"]);
+    let (code, out, _) = assess(&[
+        "--from",
+        "AR",
+        "--to",
+        "US",
+        "--category",
+        "user.contact",
+        "--subjects",
+        "10",
+    ]);
     assert_eq!(code, 11, "no regime for Argentina: {out}");
+    let (code, out, err) = assess(&["--from", "CN", "--to", "US", "--category", "user.contact"]);
+    assert_eq!(code, 2, "personal data without a count is a usage error: {out}");
+    assert!(err.contains("--subjects is required for personal data"), "{err}");
     let (code, out, _) = assess(&[
         "--from",
         "US",
@@ -163,7 +175,16 @@ fn assess_exit_status_tells_the_decision() {
     ]);
     assert_eq!(code, 12, "bulk genomic data to a country of concern: {out}");
 
-    let (code, out, err) = assess(&["--from", "CN", "--to", "US", "--category", "user.shoe_size"]);
+    let (code, out, err) = assess(&[
+        "--from",
+        "CN",
+        "--to",
+        "US",
+        "--category",
+        "user.shoe_size",
+        "--subjects",
+        "1",
+    ]);
     assert_eq!(code, 1, "{out}");
     assert!(
         err.contains("error: INVALID_ARGUMENT: invalid flow"),
@@ -192,17 +213,19 @@ fn assess_exit_status_tells_the_decision() {
     ]));
     assert_eq!(code, 10);
     let answer = json(&out);
-    assert_eq!(answer["decision"], "CONDITIONAL");
-    assert_eq!(answer["revision"], 1);
+    // The canonical protobuf JSON mapping: lowerCamelCase, enum names, 64-bit as strings.
+    assert_eq!(answer["decision"], "DECISION_CONDITIONAL");
+    assert_eq!(answer["revision"], "1");
+    assert!(answer["storeId"].as_str().is_some_and(|id| id.len() == 26));
     assert!(
-        answer["unmet_requirements"]
+        answer["unmetRequirements"]
             .as_array()
             .is_some_and(|u| !u.is_empty())
     );
     assert!(
-        answer["matched_rules"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|r| r["leg"] == "CN=>US")),
+        answer["matchedRules"].as_array().is_some_and(|m| m.iter().any(
+            |r| r["leg"] == serde_json::json!({"from": "CN", "to": "US", "onward": true})
+        )),
         "{answer}"
     );
     assert!(answer["trace"].as_array().is_some_and(|t| !t.is_empty()));
@@ -217,11 +240,11 @@ fn assess_file_streams_one_json_answer_per_line() {
     let flows = server.file(
         "flows.jsonl",
         concat!(
-            r#"{"request_id":"a","origin":"CN","destination":"US","data_categories":["user.contact"],"data_subject_count":5}"#,
+            r#"{"requestId":"a","flow":{"origin":"CN","destination":"US","dataCategories":["user.contact"],"dataSubjectCount":"5"}}"#,
             "\n",
-            r#"{"request_id":"b","origin":"CN","destination":"US","data_categories":["user.contact"],"data_subject_count":500000}"#,
+            r#"{"request_id":"b","flow":{"origin":"CN","destination":"US","data_categories":["user.contact"],"data_subject_count":500000}}"#,
             "\n\n",
-            r#"{"origin":"FR","destination":"DE","data_categories":["user.contact"]}"#,
+            r#"{"flow":{"origin":"FR","destination":"DE","dataCategories":["user.contact"],"dataSubjectCount":3}}"#,
             "\n"
         ),
     );
@@ -232,32 +255,39 @@ fn assess_file_streams_one_json_answer_per_line() {
         .iter()
         .map(|a| {
             (
-                a["request_id"].as_str().unwrap_or("").to_owned(),
-                a["decision"].as_str().unwrap_or("").to_owned(),
+                a["requestId"].as_str().unwrap_or("").to_owned(),
+                a["assessment"]["decision"].as_str().unwrap_or("").to_owned(),
             )
         })
         .collect();
     assert_eq!(
         summary,
         [
-            ("a".to_owned(), "PERMITTED".to_owned()),
-            ("b".to_owned(), "CONDITIONAL".to_owned()),
-            ("line-4".to_owned(), "PERMITTED".to_owned())
+            ("a".to_owned(), "DECISION_PERMITTED".to_owned()),
+            ("b".to_owned(), "DECISION_CONDITIONAL".to_owned()),
+            ("line-4".to_owned(), "DECISION_PERMITTED".to_owned())
         ]
     );
 
     let bad = server.file(
         "bad.jsonl",
-        r#"{"request_id":"x","origin":"CN","destination":"ZZ","data_categories":["user.contact"]}"#,
+        r#"{"requestId":"x","flow":{"origin":"CN","destination":"ZZ","dataCategories":["user.contact"],"dataSubjectCount":"1"}}"#,
     );
     let (code, out, _) = run(server.cli().args(["assess", "--file"]).arg(&bad));
     assert_eq!(code, 1);
     let answer = json(&out);
-    assert_eq!(answer["error"]["code"], "INVALID_ARGUMENT");
+    assert_eq!(answer["error"]["code"], 3, "INVALID_ARGUMENT");
     assert_eq!(
-        answer["error"]["field_violations"][0]["field"],
+        answer["error"]["fieldViolations"][0]["field"],
         "flow.destination"
     );
+    let old_shape = server.file(
+        "old.jsonl",
+        r#"{"origin":"CN","destination":"US","data_categories":["user.contact"]}"#,
+    );
+    let (code, _, err) = run(server.cli().args(["assess", "--file"]).arg(&old_shape));
+    assert_eq!(code, 1, "a line that is not an AssessFlowRequest: {err}");
+    assert!(err.contains("old.jsonl:1:"), "{err}");
 }
 
 fn sg_file(server: &Server, name: &str) -> PathBuf {
@@ -275,8 +305,8 @@ fn rules_and_groups_commands_read_and_write() {
     let (code, out, _) = run(server.cli().args(["--output", "json", "rules", "list"]));
     assert_eq!(code, 0);
     let list = json(&out);
-    assert_eq!(list["revision"], 1);
-    assert!(list["rule_sets"].as_array().is_some_and(|r| r.len() >= 18));
+    assert_eq!(list["revision"], "1");
+    assert!(list["ruleSets"].as_array().is_some_and(|r| r.len() >= 18));
 
     let (code, out, _) = run(server.cli().args(["rules", "list"]));
     assert_eq!(code, 0);
@@ -307,11 +337,12 @@ fn rules_and_groups_commands_read_and_write() {
     let dry = json(&out);
     assert_eq!(
         (
-            dry["committed"].as_bool(),
-            dry["version"].as_u64(),
-            dry["revision"].as_u64()
+            dry.get("committed"),
+            dry["version"].as_str(),
+            dry["revision"].as_str()
         ),
-        (Some(false), Some(2), Some(1))
+        (None, Some("2"), Some("1")),
+        "a dry run is not committed (false is the default, so it is omitted)"
     );
 
     let (code, out, _) = run(server.admin().args(["rules", "put"]).arg(&first));
@@ -356,11 +387,11 @@ fn rules_and_groups_commands_read_and_write() {
         .cli()
         .args(["--output", "json", "rules", "history", "SG"]));
     assert_eq!(code, 0);
-    let history = json(&out);
-    assert_eq!(history[0]["kind"], "LOADED");
+    let history = &json(&out)["versions"];
+    assert_eq!(history[0].get("kind"), None, "the loaded library has no change kind");
     assert_eq!(
-        (history[1]["version"].as_u64(), history[1]["kind"].as_str()),
-        (Some(2), Some("UPDATED"))
+        (history[1]["version"].as_str(), history[1]["kind"].as_str()),
+        (Some("2"), Some("CHANGE_KIND_UPDATED"))
     );
 
     let (code, out, _) =
@@ -368,7 +399,7 @@ fn rules_and_groups_commands_read_and_write() {
             .cli()
             .args(["--output", "json", "rules", "get", "SG", "--version", "1"]));
     assert_eq!(code, 0);
-    assert_eq!(json(&out)["rule_set"]["jurisdiction"], "SG");
+    assert_eq!(json(&out)["ruleSet"]["jurisdiction"], "SG");
 
     let (code, _, err) = run(server.cli().args(["rules", "get", "ZZ"]));
     assert_eq!(code, 1);
@@ -389,7 +420,7 @@ fn rules_and_groups_commands_read_and_write() {
     assert!(
         json(&out)["groups"]
             .as_array()
-            .is_some_and(|g| g.iter().any(|g| g["name"] == "asean"))
+            .is_some_and(|g| g.iter().any(|g| g["group"]["name"] == "asean"))
     );
     let (code, out, _) = run(server.cli().args(["groups", "get", "asean"]));
     assert_eq!(code, 0);
@@ -411,7 +442,7 @@ fn rules_and_groups_commands_read_and_write() {
     assert_eq!(code, 0, "{out}");
     let written = json(&out);
     assert_eq!(written["diff"]["added"], serde_json::json!(["TL"]));
-    assert_eq!(written["revision"], 4);
+    assert_eq!(written["revision"], "4");
 }
 
 /// A TCP proxy whose connections can be cut, to drop a client's connection mid-stream.
@@ -509,6 +540,7 @@ fn spawn_watch(endpoint: SocketAddr) -> (std::process::Child, mpsc::Receiver<Val
             "--progress",
         ])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start watch");
     let stdout = watcher.stdout.take().expect("stdout");
@@ -523,13 +555,21 @@ fn spawn_watch(endpoint: SocketAddr) -> (std::process::Child, mpsc::Receiver<Val
     (watcher, lines)
 }
 
+/// A watch message's revision (a string in the protobuf JSON mapping).
+fn revision(event: &Value) -> u64 {
+    event["revision"]
+        .as_str()
+        .and_then(|revision| revision.parse().ok())
+        .unwrap_or_else(|| panic!("no revision in {event}"))
+}
+
 /// The next change event the watch prints, skipping PROGRESS lines.
 fn next_change(lines: &mpsc::Receiver<Value>) -> Value {
     loop {
         let event = lines
             .recv_timeout(Duration::from_secs(20))
             .expect("watch prints in time");
-        if event["kind"] != "PROGRESS" {
+        if event["kind"] != "CHANGE_KIND_PROGRESS" {
             return event;
         }
     }
@@ -543,7 +583,7 @@ fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
     let first = lines
         .recv_timeout(Duration::from_secs(20))
         .expect("first progress");
-    assert_eq!(first["kind"], "PROGRESS");
+    assert_eq!(first["kind"], "CHANGE_KIND_PROGRESS");
 
     let put = |name: &str| {
         let (code, out, err) = run(server
@@ -555,7 +595,7 @@ fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
     let mut revisions = Vec::new();
     for name in ["one", "two"] {
         put(name);
-        revisions.push(next_change(&lines)["revision"].as_u64().expect("revision"));
+        revisions.push(revision(&next_change(&lines)));
     }
 
     // Cut the connection and keep it down while two more changes are committed.
@@ -566,7 +606,7 @@ fn watch_survives_a_dropped_connection_without_missing_or_repeating_events() {
     proxy.cut.store(false, Ordering::SeqCst);
     put("five");
     for _ in 0..3 {
-        revisions.push(next_change(&lines)["revision"].as_u64().expect("revision"));
+        revisions.push(revision(&next_change(&lines)));
     }
     let _ = watcher.kill();
     let _ = watcher.wait();
@@ -586,12 +626,12 @@ fn watch_survives_a_server_restart_with_the_same_data() {
     let proxy = Proxy::start(server.address);
     let (mut watcher, lines) = spawn_watch(proxy.address);
     let next_revision =
-        |lines: &mpsc::Receiver<Value>| next_change(lines)["revision"].as_u64().expect("revision");
+        |lines: &mpsc::Receiver<Value>| revision(&next_change(lines));
     assert_eq!(
         lines
             .recv_timeout(Duration::from_secs(20))
             .expect("progress")["kind"],
-        "PROGRESS"
+        "CHANGE_KIND_PROGRESS"
     );
     let put = |server: &Server, name: &str| {
         let (code, out, err) = run(server
@@ -626,4 +666,113 @@ fn watch_survives_a_server_restart_with_the_same_data() {
         [2, 3, 4, 5, 6],
         "no event missed or repeated across the server restart"
     );
+}
+
+#[test]
+fn watch_stops_with_a_clear_message_when_an_in_memory_server_restarts_with_a_new_history() {
+    let server = Server::start("new-history-a");
+    let proxy = Proxy::start(server.address);
+    let (mut watcher, lines) = spawn_watch(proxy.address);
+    let first = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("progress");
+    let store_id = first["storeId"].as_str().expect("store id").to_owned();
+    let (code, out, err) = run(server
+        .admin()
+        .args(["rules", "put"])
+        .arg(sg_file(&server, "one")));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(revision(&next_change(&lines)), 2);
+
+    // An in-memory server restarts at revision 1 with a new store: resuming from 3 there
+    // would silently follow another history.
+    proxy.cut.store(true, Ordering::SeqCst);
+    drop(server);
+    let server = Server::start("new-history-b");
+    for name in ["two", "three"] {
+        let (code, out, err) = run(server
+            .admin()
+            .args(["rules", "put"])
+            .arg(sg_file(&server, name)));
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    proxy.retarget(server.address);
+    proxy.cut.store(false, Ordering::SeqCst);
+    let mut stderr = String::new();
+    let status = loop {
+        if let Some(status) = watcher.try_wait().expect("watcher") {
+            break status;
+        }
+        assert!(
+            lines.try_recv().map_or(true, |event| event["kind"] == "CHANGE_KIND_PROGRESS"),
+            "no event of the new history is printed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if let Some(mut pipe) = watcher.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    }
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the server's store is no longer {store_id}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unary_calls_time_out_and_https_is_refused_before_any_connection() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = silent.local_addr().expect("address");
+    let started = std::time::Instant::now();
+    let (code, _, err) = run(Command::cargo_bin("xborder")
+        .expect("xborder binary")
+        .args(["--endpoint", &format!("http://{address}"), "--timeout", "500ms"])
+        .args(["rules", "list"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error:"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a server that never answers does not hold the CLI: {:?}",
+        started.elapsed()
+    );
+
+    let untouched = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = untouched.local_addr().expect("address");
+    untouched.set_nonblocking(true).expect("nonblocking");
+    let (code, _, err) = run(Command::cargo_bin("xborder")
+        .expect("xborder binary")
+        .args(["--endpoint", &format!("https://{address}"), "rules", "list"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not speak TLS yet"), "{err}");
+    assert!(
+        untouched.accept().is_err(),
+        "nothing was sent to the https endpoint"
+    );
+}
+
+#[test]
+fn tables_fit_an_80_column_terminal_and_completions_are_printed() {
+    let server = Server::start("width");
+    let (code, out, _) = run(server.cli().env("COLUMNS", "80").args([
+        "assess",
+        "--from",
+        "CN",
+        "--to",
+        "US",
+        "--category",
+        "user.contact",
+        "--subjects",
+        "500000",
+    ]));
+    assert_eq!(code, 10, "{out}");
+    let table_lines: Vec<&str> = out.lines().filter(|line| line.starts_with(['┌', '│', '└'])).collect();
+    assert!(!table_lines.is_empty(), "{out}");
+    for line in table_lines {
+        assert!(line.chars().count() <= 80, "{} columns: {line}", line.chars().count());
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = run(server.cli().args(["completions", shell]));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("rules") && out.contains("watch"), "{shell}: {out}");
+    }
 }

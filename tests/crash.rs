@@ -88,6 +88,7 @@ async fn catch_up(channel: Channel, from: u64, head: u64) -> Vec<pb::WatchRuleCh
             jurisdictions: Vec::new(),
             start_revision: from,
             include_rule_set: true,
+            expect_store_id: String::new(),
         })
         .await
         .expect("resume")

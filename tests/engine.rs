@@ -45,7 +45,7 @@ fn unknown_input_is_rejected_with_every_field_path() {
         purpose: "world_domination".into(),
         protection: "rot13".into(),
         exporter: [("secret_agent".to_owned(), true)].into(),
-        data_subject_count: 1,
+        data_subject_count: Some(1),
     };
     let Err(FlowError::Invalid(violations)) = assess(&snapshot(), &bad, now(), false) else {
         panic!("invalid flow accepted");

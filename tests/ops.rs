@@ -22,7 +22,7 @@ fn flow(origin: &str, subjects: u64, safeguards: &[&str]) -> pb::AssessFlowReque
             origin: origin.into(),
             destination: "US".into(),
             data_categories: vec!["user.contact".into()],
-            data_subject_count: subjects,
+            data_subject_count: Some(subjects),
             safeguards: safeguards.iter().map(|s| (*s).to_owned()).collect(),
             ..Default::default()
         }),

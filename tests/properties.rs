@@ -56,7 +56,7 @@ prop_compose! {
             destination: destination.into(),
             transit: strings(transit),
             data_categories: strings(categories),
-            data_subject_count: subjects,
+            data_subject_count: Some(subjects),
             safeguards: strings(safeguards),
             purpose: purpose.into(),
             protection: protection.into(),
@@ -96,7 +96,7 @@ proptest! {
         flow.transit.clear();
         flow.destination = "CN".into();
         flow.data_categories.push("user.health_and_medical.genetic".into());
-        flow.data_subject_count = subjects;
+        flow.data_subject_count = Some(subjects);
         let answer = assess(&common::snapshot(), &flow, common::now(), false).expect("valid flow");
         prop_assert_eq!(answer.decision, Decision::Prohibited);
     }
@@ -128,6 +128,46 @@ proptest! {
         let first = assess(&common::snapshot(), &flow, common::now(), true).expect("valid flow");
         let second = assess(&reordered, &flow, common::now(), true).expect("valid flow");
         prop_assert_eq!(first, second);
+    }
+}
+
+proptest! {
+    /// Against the real library: an unstated purpose (or, for non-personal data, an
+    /// unstated count) either gets an error naming the field or an answer at least as
+    /// severe as the answer for every value the fact could have.
+    #[test]
+    fn an_unstated_fact_never_makes_an_answer_less_severe(
+        mut flow in flows(),
+        non_personal in any::<bool>(),
+    ) {
+        let library = xborder::rules_io::embedded().expect("library");
+        let snapshot = xborder::engine::Snapshot::from_library(&library, 1, common::now());
+        if non_personal {
+            flow.data_categories.retain(|category| !category.starts_with("user"));
+            if flow.data_categories.is_empty() {
+                flow.data_categories.push("org.government".into());
+            }
+        }
+        let purposes: Vec<String> = library.vocabulary.purposes.keys().cloned().collect();
+        let mut unstated = flow.clone();
+        unstated.purpose = String::new();
+        if non_personal {
+            unstated.data_subject_count = None;
+        }
+        let Ok(answer) = assess(&snapshot, &unstated, common::now(), false) else {
+            return Ok(());
+        };
+        for purpose in &purposes {
+            let mut stated = flow.clone();
+            stated.purpose.clone_from(purpose);
+            let known = assess(&snapshot, &stated, common::now(), false).expect("valid flow");
+            prop_assert!(
+                answer.decision >= known.decision,
+                "unstated: {}; {purpose}: {}",
+                answer.summary,
+                known.summary
+            );
+        }
     }
 }
 

@@ -56,6 +56,8 @@ trait Visitor {
         flow: &ValidFlow,
         leg: Leg,
     );
+    /// The most severe decision so far.
+    fn decision(&self) -> Decision;
     /// `rule` did not match on `leg`, for the reason `failed`.
     fn not_matched(
         &mut self,
@@ -76,6 +78,9 @@ fn walk(
     visitor: &mut impl Visitor,
 ) -> Result<(), FlowError> {
     let today = at.to_zoned(TimeZone::UTC).date();
+    // The most severe rule that depends on an unstated fact: it only matters if it could
+    // make the answer more severe than the rules that could be decided.
+    let mut undetermined: Option<(Decision, &'static str, &CompiledRule, Leg)> = None;
     for leg in legs(flow.route()) {
         let rule_sets = snapshot.applicable(leg.from);
         if rule_sets.is_empty() && !leg.onward {
@@ -86,13 +91,24 @@ fn walk(
             for rule in &rule_set.rules {
                 match evaluate(rule, flow, leg, today) {
                     Ok(()) => visitor.matched(rule_set, rule, flow, leg),
-                    Err(Failed::Unstated(fact)) => return Err(unstated(fact, rule, leg)),
+                    Err(Failed::Unstated(fact)) => {
+                        let severity = severity(rule, flow);
+                        if undetermined.is_none_or(|(worst, ..)| severity > worst) {
+                            undetermined = Some((severity, fact, rule, leg));
+                        }
+                        visitor.not_matched(rule_set, rule, leg, Failed::Unstated(fact));
+                    }
                     Err(failed) => visitor.not_matched(rule_set, rule, leg, failed),
                 }
             }
         }
     }
-    Ok(())
+    match undetermined {
+        Some((severity, fact, rule, leg)) if severity > visitor.decision() => {
+            Err(unstated(fact, rule, leg))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The error for a flow whose answer depends on a fact it does not state.
@@ -136,6 +152,10 @@ impl Visitor for Severity {
 
     fn matched(&mut self, _: &CompiledRuleSet, rule: &CompiledRule, flow: &ValidFlow, _: Leg) {
         self.0 = self.0.max(severity(rule, flow));
+    }
+
+    fn decision(&self) -> Decision {
+        self.0
     }
 
     fn not_matched(&mut self, _: &CompiledRuleSet, _: &CompiledRule, _: Leg, _: Failed) {}
@@ -410,6 +430,14 @@ impl Answer {
 impl Visitor for Answer {
     fn no_regime(&mut self, leg: Leg) {
         self.legs_without_regime.push(leg);
+    }
+
+    fn decision(&self) -> Decision {
+        if self.legs_without_regime.is_empty() {
+            self.decision
+        } else {
+            self.decision.max(Decision::ReviewRequired)
+        }
     }
 
     fn consult(&mut self, rule_set: &CompiledRuleSet) {
