@@ -926,6 +926,23 @@ async fn graceful_shutdown_ends_watch_streams_cleanly_and_reports_not_serving() 
         next_event(&mut stream).await.kind(),
         pb::ChangeKind::Progress
     );
+    // An AssessFlows stream whose client keeps its request side open.
+    let (requests, requests_rx) = tokio::sync::mpsc::channel(4);
+    let mut answers = AssessmentServiceClient::new(channel.clone())
+        .assess_flows(tokio_stream::wrappers::ReceiverStream::new(requests_rx))
+        .await
+        .expect("assess flows")
+        .into_inner();
+    requests
+        .send(pb::AssessFlowsRequest {
+            request: Some(cn_to_us(5, &[])),
+        })
+        .await
+        .expect("send");
+    let first = tokio::time::timeout(Duration::from_secs(5), answers.next())
+        .await
+        .expect("answer in time");
+    assert!(matches!(first, Some(Ok(_))), "{first:?}");
 
     server.begin_shutdown();
     let end = tokio::time::timeout(Duration::from_secs(5), stream.next())
@@ -935,6 +952,16 @@ async fn graceful_shutdown_ends_watch_streams_cleanly_and_reports_not_serving() 
         end.is_none(),
         "the stream ends with an OK status, not an error: {end:?}"
     );
+    let end = tokio::time::timeout(Duration::from_secs(5), answers.next())
+        .await
+        .expect("the AssessFlows stream ends in time too");
+    assert!(end.is_none(), "AssessFlows ends with OK on drain: {end:?}");
+    let refused = AssessmentServiceClient::new(channel.clone())
+        .assess_flows(tokio_stream::iter(Vec::<pb::AssessFlowsRequest>::new()))
+        .await
+        .expect_err("no new streams while draining");
+    assert_eq!(refused.code(), Code::Unavailable);
+    drop(requests);
 
     let mut health = HealthClient::new(channel);
     let status = health

@@ -4,7 +4,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio_stream::{Stream, StreamExt};
+use futures_util::StreamExt;
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine;
@@ -55,31 +56,33 @@ fn stream_answer(shared: &Shared, request: pb::AssessFlowsRequest) -> pb::Assess
     let request_id = request.request_id.clone();
     let result = match assess(shared, request, &mut CallFields::default()) {
         Ok(answer) => pb::assess_flows_response::Result::Assessment(answer),
-        Err(error) => {
-            let violations = match &error {
-                ApiError::Invalid(violations)
-                | ApiError::Flow(engine::FlowError::Invalid(violations)) => violations.clone(),
-                _ => Vec::new(),
-            };
-            let status = Status::from(error);
-            pb::assess_flows_response::Result::Error(pb::AssessmentError {
-                code: status.code() as i32,
-                message: status.message().to_owned(),
-                field_violations: violations
-                    .into_iter()
-                    .map(|violation| pb::FieldViolation {
-                        field: violation.path,
-                        description: violation.message,
-                    })
-                    .collect(),
-            })
-        }
+        Err(error) => pb::assess_flows_response::Result::Error(error.into()),
     };
     pb::AssessFlowsResponse {
         request_id,
         result: Some(result),
         store_id: shared.store.store_id().to_owned(),
     }
+}
+
+/// The answers to a stream of requests, produced only as the client reads them (a client
+/// that stops reading stops the server reading its requests, so its memory does not grow),
+/// until the client ends its requests or the server drains.
+fn answers(
+    shared: Arc<Shared>,
+    requests: Streaming<pb::AssessFlowsRequest>,
+) -> Result<AnswerStream, ApiError> {
+    if *shared.draining.borrow() {
+        return Err(ApiError::Draining);
+    }
+    let mut draining = shared.draining.clone();
+    let drained = async move {
+        let _ = draining.wait_for(|draining| *draining).await;
+    };
+    let answers = requests
+        .map(move |item| item.map(|request| stream_answer(&shared, request)))
+        .take_until(drained);
+    Ok(Box::pin(answers))
 }
 
 type AnswerStream = Pin<Box<dyn Stream<Item = Result<pb::AssessFlowsResponse, Status>> + Send>>;
@@ -97,29 +100,14 @@ impl AssessmentService for AssessmentApi {
 
     type AssessFlowsStream = AnswerStream;
 
-    /// Answers are produced only as the client reads them: a client that stops reading
-    /// stops the server reading its requests, so its memory does not grow.
     async fn assess_flows(
         &self,
         request: Request<Streaming<pb::AssessFlowsRequest>>,
     ) -> Result<Response<Self::AssessFlowsStream>, Status> {
         let shared = Arc::clone(&self.0);
         self.0
-            .telemetry
-            .observe("AssessFlows", async move {
-                let mut fields = CallFields::default();
-                let result = shared
-                    .config
-                    .auth
-                    .check(request.metadata(), Access::Read)
-                    .map(|token| {
-                        fields.token_id = token;
-                        let answers = request
-                            .into_inner()
-                            .map(move |item| item.map(|request| stream_answer(&shared, request)));
-                        Response::new(Box::pin(answers) as AnswerStream)
-                    });
-                (result.map_err(Status::from), fields)
+            .call("AssessFlows", Access::Read, request, move |_, requests, _| {
+                answers(shared, requests)
             })
             .await
     }

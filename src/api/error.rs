@@ -83,6 +83,29 @@ fn info(code: Code, message: String, reason: &str, metadata: &[(&str, &dyn ToStr
     )
 }
 
+/// An error as one answer of the `AssessFlows` stream: the same code, message and field
+/// violations the status of a unary call would carry, so the stream goes on.
+impl From<ApiError> for crate::api::pb::AssessmentError {
+    fn from(error: ApiError) -> Self {
+        let status = Status::from(error);
+        let field_violations = status
+            .get_details_bad_request()
+            .map(|bad| bad.field_violations)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|violation| crate::api::pb::FieldViolation {
+                field: violation.field,
+                description: violation.description,
+            })
+            .collect();
+        Self {
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+            field_violations,
+        }
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let message = error.to_string();
