@@ -750,7 +750,11 @@ async fn every_response_carries_the_store_id_and_a_resume_into_another_store_is_
     let server = TestServer::start(config()).await;
     let other = TestServer::start(config()).await;
     let store_id = server.store.store_id().to_owned();
-    assert_ne!(store_id, other.store.store_id(), "each new store has its own id");
+    assert_ne!(
+        store_id,
+        other.store.store_id(),
+        "each new store has its own id"
+    );
     let channel = server.channel().await;
     let answer = AssessmentServiceClient::new(channel.clone())
         .assess_flow(cn_to_us(500_000, &[]))
@@ -1038,7 +1042,9 @@ async fn a_missing_fact_is_an_error_naming_the_field_never_a_permissive_answer()
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert_eq!(violations[0].0, "flow.purpose");
     assert!(
-        violations[0].1.contains("us.dsp.202_301.brokerage_biometric_geolocation"),
+        violations[0]
+            .1
+            .contains("us.dsp.202_301.brokerage_biometric_geolocation"),
         "{violations:?}"
     );
     let brokerage = client

@@ -161,8 +161,14 @@ fn assess_exit_status_tells_the_decision() {
     ]);
     assert_eq!(code, 11, "no regime for Argentina: {out}");
     let (code, out, err) = assess(&["--from", "CN", "--to", "US", "--category", "user.contact"]);
-    assert_eq!(code, 2, "personal data without a count is a usage error: {out}");
-    assert!(err.contains("--subjects is required for personal data"), "{err}");
+    assert_eq!(
+        code, 2,
+        "personal data without a count is a usage error: {out}"
+    );
+    assert!(
+        err.contains("--subjects is required for personal data"),
+        "{err}"
+    );
     let (code, out, _) = assess(&[
         "--from",
         "US",
@@ -223,9 +229,9 @@ fn assess_exit_status_tells_the_decision() {
             .is_some_and(|u| !u.is_empty())
     );
     assert!(
-        answer["matchedRules"].as_array().is_some_and(|m| m.iter().any(
-            |r| r["leg"] == serde_json::json!({"from": "CN", "to": "US", "onward": true})
-        )),
+        answer["matchedRules"].as_array().is_some_and(|m| m
+            .iter()
+            .any(|r| r["leg"] == serde_json::json!({"from": "CN", "to": "US", "onward": true}))),
         "{answer}"
     );
     assert!(answer["trace"].as_array().is_some_and(|t| !t.is_empty()));
@@ -256,7 +262,10 @@ fn assess_file_streams_one_json_answer_per_line() {
         .map(|a| {
             (
                 a["requestId"].as_str().unwrap_or("").to_owned(),
-                a["assessment"]["decision"].as_str().unwrap_or("").to_owned(),
+                a["assessment"]["decision"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
             )
         })
         .collect();
@@ -388,7 +397,11 @@ fn rules_and_groups_commands_read_and_write() {
         .args(["--output", "json", "rules", "history", "SG"]));
     assert_eq!(code, 0);
     let history = &json(&out)["versions"];
-    assert_eq!(history[0].get("kind"), None, "the loaded library has no change kind");
+    assert_eq!(
+        history[0].get("kind"),
+        None,
+        "the loaded library has no change kind"
+    );
     assert_eq!(
         (history[1]["version"].as_str(), history[1]["kind"].as_str()),
         (Some("2"), Some("CHANGE_KIND_UPDATED"))
@@ -625,8 +638,7 @@ fn watch_survives_a_server_restart_with_the_same_data() {
     let server = Server::start_with_data("restart-a", &data);
     let proxy = Proxy::start(server.address);
     let (mut watcher, lines) = spawn_watch(proxy.address);
-    let next_revision =
-        |lines: &mpsc::Receiver<Value>| revision(&next_change(lines));
+    let next_revision = |lines: &mpsc::Receiver<Value>| revision(&next_change(lines));
     assert_eq!(
         lines
             .recv_timeout(Duration::from_secs(20))
@@ -704,7 +716,9 @@ fn watch_stops_with_a_clear_message_when_an_in_memory_server_restarts_with_a_new
             break status;
         }
         assert!(
-            lines.try_recv().map_or(true, |event| event["kind"] == "CHANGE_KIND_PROGRESS"),
+            lines
+                .try_recv()
+                .map_or(true, |event| event["kind"] == "CHANGE_KIND_PROGRESS"),
             "no event of the new history is printed"
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -726,7 +740,12 @@ fn unary_calls_time_out_and_https_is_refused_before_any_connection() {
     let started = std::time::Instant::now();
     let (code, _, err) = run(Command::cargo_bin("xborder")
         .expect("xborder binary")
-        .args(["--endpoint", &format!("http://{address}"), "--timeout", "500ms"])
+        .args([
+            "--endpoint",
+            &format!("http://{address}"),
+            "--timeout",
+            "500ms",
+        ])
         .args(["rules", "list"]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("error:"), "{err}");
@@ -765,14 +784,24 @@ fn tables_fit_an_80_column_terminal_and_completions_are_printed() {
         "500000",
     ]));
     assert_eq!(code, 10, "{out}");
-    let table_lines: Vec<&str> = out.lines().filter(|line| line.starts_with(['┌', '│', '└'])).collect();
+    let table_lines: Vec<&str> = out
+        .lines()
+        .filter(|line| line.starts_with(['┌', '│', '└']))
+        .collect();
     assert!(!table_lines.is_empty(), "{out}");
     for line in table_lines {
-        assert!(line.chars().count() <= 80, "{} columns: {line}", line.chars().count());
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
     }
     for shell in ["bash", "zsh", "fish"] {
         let (code, out, err) = run(server.cli().args(["completions", shell]));
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains("rules") && out.contains("watch"), "{shell}: {out}");
+        assert!(
+            out.contains("rules") && out.contains("watch"),
+            "{shell}: {out}"
+        );
     }
 }

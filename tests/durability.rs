@@ -380,7 +380,9 @@ fn write_unrelated(store: &Store) {
     let (group, _) = store.group("concern", At::Latest).expect("concern");
     let mut next = group.group.as_ref().clone();
     next.members.retain(|member| member != "RU");
-    store.put_group(next, group.version, false).expect("group write");
+    store
+        .put_group(next, group.version, false)
+        .expect("group write");
 }
 
 #[test]

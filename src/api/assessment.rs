@@ -106,9 +106,12 @@ impl AssessmentService for AssessmentApi {
     ) -> Result<Response<Self::AssessFlowsStream>, Status> {
         let shared = Arc::clone(&self.0);
         self.0
-            .call("AssessFlows", Access::Read, request, move |_, requests, _| {
-                answers(shared, requests)
-            })
+            .call(
+                "AssessFlows",
+                Access::Read,
+                request,
+                move |_, requests, _| answers(shared, requests),
+            )
             .await
     }
 }

@@ -126,7 +126,10 @@ impl From<ApiError> for Status {
                 Code::Aborted,
                 message,
                 "VERSION_CONFLICT",
-                &[("expected_version", &expected), ("current_version", &current)],
+                &[
+                    ("expected_version", &expected),
+                    ("current_version", &current),
+                ],
             ),
             ApiError::Store(StoreError::Compacted { requested, oldest }) => info(
                 Code::OutOfRange,

@@ -51,7 +51,10 @@ async fn next_message(
     }
     if let Some(revision) = state.first.take() {
         state.last_progress = revision;
-        return Some((Ok(pb_progress(revision, state.shared.store.store_id())), state));
+        return Some((
+            Ok(pb_progress(revision, state.shared.store.store_id())),
+            state,
+        ));
     }
     while state.catching_up {
         match state.watcher.try_next() {
@@ -88,7 +91,10 @@ async fn next_message(
         Step::Quiet => {
             let revision = state.watcher.next_revision().saturating_sub(1);
             state.last_progress = revision;
-            Some((Ok(pb_progress(revision, state.shared.store.store_id())), state))
+            Some((
+                Ok(pb_progress(revision, state.shared.store.store_id())),
+                state,
+            ))
         }
     }
 }

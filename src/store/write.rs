@@ -102,7 +102,13 @@ pub fn put_rule_set(
     // from the version it was deleted at.
     let version = match current {
         Some(_) => expected_version + 1,
-        None => head.deleted_versions.get(&rule_set.jurisdiction).copied().unwrap_or(0) + 1,
+        None => {
+            head.deleted_versions
+                .get(&rule_set.jurisdiction)
+                .copied()
+                .unwrap_or(0)
+                + 1
+        }
     };
     let compiled = CompiledRuleSet::compile(
         Arc::new(rule_set),

@@ -83,7 +83,11 @@ fn print_answer(answer: &pb::AssessFlowResponse) {
             table.add_row([
                 r.rule_id.clone(),
                 output::leg(r.leg.as_ref()),
-                if met { r.met_by.clone() } else { r.any_of.join(", ") },
+                if met {
+                    r.met_by.clone()
+                } else {
+                    r.any_of.join(", ")
+                },
                 r.citation.clone(),
             ]);
         }
@@ -132,8 +136,10 @@ fn read_flows(path: &Path) -> Result<Vec<pb::AssessFlowsRequest>, CliError> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut request: pb::AssessFlowRequest = from_json(&line, "AssessFlowRequest")
-            .map_err(|error| CliError::File(format!("{}:{}: {error}", path.display(), index + 1)))?;
+        let mut request: pb::AssessFlowRequest =
+            from_json(&line, "AssessFlowRequest").map_err(|error| {
+                CliError::File(format!("{}:{}: {error}", path.display(), index + 1))
+            })?;
         if request.request_id.is_empty() {
             request.request_id = format!("line-{}", index + 1);
         }

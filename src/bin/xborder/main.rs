@@ -44,7 +44,12 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<ExitCode, CliError> {
     if let Command::Completions { shell } = args.command {
-        clap_complete::generate(shell, &mut Args::command(), "xborder", &mut std::io::stdout());
+        clap_complete::generate(
+            shell,
+            &mut Args::command(),
+            "xborder",
+            &mut std::io::stdout(),
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let client = Client::connect(&args.endpoint, args.token_file.as_deref(), args.timeout)?;

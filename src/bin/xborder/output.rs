@@ -29,7 +29,7 @@ pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::DynamicFullWidth)
+        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(width())
         .set_header(header.iter().copied());
     table

@@ -245,7 +245,11 @@ async fn groups_list(mut rules: Rules, format: Format) -> Result<(), CliError> {
             let mut table = output::table(&["Group", "Version", "Members"]);
             for entry in &answer.groups {
                 let group = entry.group.clone().unwrap_or_default();
-                table.add_row([group.name, entry.version.to_string(), group.members.join(" ")]);
+                table.add_row([
+                    group.name,
+                    entry.version.to_string(),
+                    group.members.join(" "),
+                ]);
             }
             output::print(&table.to_string());
         }
@@ -354,7 +358,11 @@ fn print_diff(what: &str, revision: u64, version: u64, committed: bool, diff: Op
         "{what}: version {version} at revision {revision} ({state})"
     ));
     let diff = diff.cloned().unwrap_or_default();
-    for (sign, ids) in [("+", &diff.added), ("-", &diff.removed), ("~", &diff.modified)] {
+    for (sign, ids) in [
+        ("+", &diff.added),
+        ("-", &diff.removed),
+        ("~", &diff.modified),
+    ] {
         for id in ids {
             output::print(&format!("  {sign} {id}"));
         }

@@ -30,10 +30,14 @@ fn print_event(event: &pb::WatchRuleChangesResponse, format: Format) -> Result<(
         format!("group {}", event.group)
     };
     let diff = event.diff.clone().unwrap_or_default();
-    let changes: Vec<String> = [("+", &diff.added), ("-", &diff.removed), ("~", &diff.modified)]
-        .iter()
-        .flat_map(|(sign, ids)| ids.iter().map(move |id| format!("{sign}{id}")))
-        .collect();
+    let changes: Vec<String> = [
+        ("+", &diff.added),
+        ("-", &diff.removed),
+        ("~", &diff.modified),
+    ]
+    .iter()
+    .flat_map(|(sign, ids)| ids.iter().map(move |id| format!("{sign}{id}")))
+    .collect();
     output::print(&format!(
         "{:>8}  {:<16} {:<28} v{:<4} {}  {}",
         event.revision,

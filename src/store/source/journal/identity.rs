@@ -9,7 +9,10 @@ use super::files::write_atomically;
 
 /// The id kept in `dir`, or `new_id` written there when the directory has none (a new
 /// directory, or one made before ids existed).
-pub(super) fn load_or_create(dir: &Path, new_id: impl FnOnce() -> String) -> Result<String, PersistError> {
+pub(super) fn load_or_create(
+    dir: &Path,
+    new_id: impl FnOnce() -> String,
+) -> Result<String, PersistError> {
     let path = dir.join("store-id");
     match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_owned()),

@@ -71,7 +71,8 @@ impl Store {
             if cut && later {
                 // Repair kept the valid prefix of a journal that later files continue:
                 // they cannot follow it any more.
-                for (other, later_path) in journal_files.iter().filter(|(other, _)| *other > first) {
+                for (other, later_path) in journal_files.iter().filter(|(other, _)| *other > first)
+                {
                     tracing::warn!(path = %later_path.display(), first_revision = other, "repair: dropping a journal after the damage");
                     let _ = std::fs::remove_file(later_path);
                 }
