@@ -195,17 +195,7 @@ async fn rules_put(
         .await
         .map_err(in_file(&source))?
         .into_inner();
-    match format {
-        Format::Json => output::print(&to_json(&answer, "PutRuleSetResponse")?),
-        Format::Table => print_diff(
-            &format!("rule set {jurisdiction}"),
-            answer.revision,
-            answer.version,
-            answer.committed,
-            answer.diff.as_ref(),
-        ),
-    }
-    Ok(())
+    print_write(format, &format!("rule set {jurisdiction}"), &answer)
 }
 
 async fn rules_delete(
@@ -221,17 +211,7 @@ async fn rules_delete(
         })
         .await?
         .into_inner();
-    match format {
-        Format::Json => output::print(&to_json(&answer, "DeleteRuleSetResponse")?),
-        Format::Table => print_diff(
-            &format!("rule set {code} deleted"),
-            answer.revision,
-            answer.version,
-            true,
-            answer.diff.as_ref(),
-        ),
-    }
-    Ok(())
+    print_write(format, &format!("rule set {code} deleted"), &answer)
 }
 
 async fn groups_list(mut rules: Rules, format: Format) -> Result<(), CliError> {
@@ -305,17 +285,7 @@ async fn groups_put(
         .await
         .map_err(in_file(&source))?
         .into_inner();
-    match format {
-        Format::Json => output::print(&to_json(&answer, "PutCountryGroupResponse")?),
-        Format::Table => print_diff(
-            &format!("group {name}"),
-            answer.revision,
-            answer.version,
-            answer.committed,
-            answer.diff.as_ref(),
-        ),
-    }
-    Ok(())
+    print_write(format, &format!("group {name}"), &answer)
 }
 
 fn read(path: &Path) -> Result<(String, String), CliError> {
@@ -348,7 +318,52 @@ async fn current_version<T>(
     }
 }
 
-fn print_diff(what: &str, revision: u64, version: u64, committed: bool, diff: Option<&pb::Diff>) {
+/// What the table shows of a write's answer.
+trait WriteAnswer: prost::Message {
+    /// The proto message name, for JSON.
+    const NAME: &'static str;
+    /// Revision, version, whether committed, and the diff.
+    fn outcome(&self) -> (u64, u64, bool, Option<&pb::Diff>);
+}
+
+impl WriteAnswer for pb::PutRuleSetResponse {
+    const NAME: &'static str = "PutRuleSetResponse";
+    fn outcome(&self) -> (u64, u64, bool, Option<&pb::Diff>) {
+        (
+            self.revision,
+            self.version,
+            self.committed,
+            self.diff.as_ref(),
+        )
+    }
+}
+
+impl WriteAnswer for pb::PutCountryGroupResponse {
+    const NAME: &'static str = "PutCountryGroupResponse";
+    fn outcome(&self) -> (u64, u64, bool, Option<&pb::Diff>) {
+        (
+            self.revision,
+            self.version,
+            self.committed,
+            self.diff.as_ref(),
+        )
+    }
+}
+
+impl WriteAnswer for pb::DeleteRuleSetResponse {
+    const NAME: &'static str = "DeleteRuleSetResponse";
+    fn outcome(&self) -> (u64, u64, bool, Option<&pb::Diff>) {
+        (self.revision, self.version, true, self.diff.as_ref())
+    }
+}
+
+/// Prints a write's answer: its JSON, or `what: version V at revision R` and the diff.
+fn print_write<A: WriteAnswer>(format: Format, what: &str, answer: &A) -> Result<(), CliError> {
+    if format == Format::Json {
+        output::print(&to_json(answer, A::NAME)?);
+        return Ok(());
+    }
+    let (revision, version, committed, diff) = answer.outcome();
     let state = if committed {
         "committed"
     } else {
@@ -367,4 +382,5 @@ fn print_diff(what: &str, revision: u64, version: u64, committed: bool, diff: Op
             output::print(&format!("  {sign} {id}"));
         }
     }
+    Ok(())
 }
