@@ -147,7 +147,9 @@ impl From<ApiError> for Status {
                 &[("requested_revision", &requested), ("head_revision", &head)],
             ),
             ApiError::Store(StoreError::OutOfOrder { .. }) => Status::failed_precondition(message),
-            ApiError::Store(StoreError::Journal(_)) => Status::unavailable(message),
+            ApiError::Store(StoreError::Journal(_) | StoreError::Superseded { .. }) => {
+                Status::unavailable(message)
+            }
             ApiError::Watch(WatchError::Compacted {
                 resume_from,
                 oldest,

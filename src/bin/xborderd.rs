@@ -40,6 +40,24 @@ struct Args {
     /// memory only and the rule library is revision 1 at every start.
     #[arg(long, env = "XBORDER_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where the store's source of truth is: `memory` (this process, with --data-dir on disk)
+    /// or `etcd` (shared by every replica; needs a build with `--features etcd`).
+    #[arg(long, env = "XBORDER_STORE", value_enum, default_value_t = StoreKind::Memory)]
+    store: StoreKind,
+    /// With --store etcd: the etcd client URLs, comma-separated.
+    #[arg(
+        long,
+        env = "XBORDER_ETCD_ENDPOINTS",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:2379"
+    )]
+    etcd_endpoints: Vec<String>,
+    /// With --store etcd: the prefix of every key of this store.
+    #[arg(long, env = "XBORDER_ETCD_PREFIX", default_value = "/xborder/")]
+    etcd_prefix: String,
+    /// With --store etcd: how long connecting (at start) and each etcd request may take.
+    #[arg(long, env = "XBORDER_ETCD_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    etcd_timeout: Duration,
     /// Start even if the journal or a snapshot is damaged, keeping the longest valid prefix.
     #[arg(long, env = "XBORDER_REPAIR")]
     repair: bool,
@@ -86,6 +104,44 @@ enum Command {
         /// The rule directory (with vocabulary/, groups/ and jurisdictions/).
         dir: PathBuf,
     },
+}
+
+/// Where the store's source of truth is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    /// In this process (with `--data-dir`, kept on disk).
+    Memory,
+    /// In etcd, shared by every replica.
+    Etcd,
+}
+
+/// The store on etcd, for `--store etcd`.
+#[cfg(feature = "etcd")]
+fn open_etcd(args: &Args, library: &Library) -> Result<Arc<Store>, String> {
+    let options = xborder::store::EtcdOptions {
+        endpoints: args.etcd_endpoints.clone(),
+        prefix: args.etcd_prefix.clone(),
+        timeout: args.etcd_timeout,
+        snapshot_every: args.snapshot_every,
+    };
+    Store::open_etcd(
+        &options,
+        library,
+        args.history_revisions,
+        Arc::new(SystemClock),
+    )
+    .map_err(|error| {
+        format!(
+            "cannot open the store in etcd ({}): {error}",
+            args.etcd_endpoints.join(",")
+        )
+    })
+}
+
+/// A build without etcd support says how to get one.
+#[cfg(not(feature = "etcd"))]
+fn open_etcd(_: &Args, _: &Library) -> Result<Arc<Store>, String> {
+    Err("this xborderd was built without etcd support: build it with `cargo build --release --features etcd` (the etcd client needs protoc: Debian's protobuf-compiler)".into())
 }
 
 fn main() -> ExitCode {
@@ -178,6 +234,10 @@ async fn run(args: Args) -> Result<(), String> {
     let library = load_rules(args.rules_dir.as_deref())
         .map_err(|error| format!("cannot load rules:\n{error}"))?;
     let (store, applied) = match &args.data_dir {
+        _ if args.store == StoreKind::Etcd => {
+            let store = open_etcd(&args, &library)?;
+            (store, AppliedFiles::of(&library))
+        }
         None => {
             let store = Store::new(&library, args.history_revisions, Arc::new(SystemClock));
             (store, AppliedFiles::of(&library))

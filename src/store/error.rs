@@ -58,6 +58,13 @@ pub enum StoreError {
     /// The change could not be made durable; nothing was committed.
     #[error("{0}")]
     Journal(String),
+    /// Another writer committed the revision this change was prepared for (another
+    /// replica); the shared log's head is now `head`. The store catches up and retries.
+    #[error("revision {head} was committed by another replica first")]
+    Superseded {
+        /// The shared log's head.
+        head: u64,
+    },
     /// A change was offered for installation at a revision other than the next one.
     #[error("cannot install revision {revision}: the next revision is {expected}")]
     OutOfOrder {

@@ -36,11 +36,25 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{ChangeEvent, ChangeKind, Diff, Key, Value};
 pub use record::{Committed, Record};
+#[cfg(feature = "etcd")]
+pub use source::etcd::{EtcdError, EtcdOptions};
 pub use source::journal::{DurabilityOptions, PersistError};
 pub use write::Change;
 
 use history::History;
-use source::CommitLog;
+use source::{AppendError, CommitLog};
+
+/// How long a write waits to catch up with a revision another replica committed first.
+const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Where a change being installed comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A commit made here: it goes to the commit log first.
+    Fresh,
+    /// A record read back from the commit log.
+    Log,
+}
 
 /// Default number of revisions kept readable.
 pub const DEFAULT_HISTORY_REVISIONS: u64 = 10_000;
@@ -209,9 +223,9 @@ impl Store {
         expected_version: u64,
         validate_only: bool,
     ) -> Result<WriteOutcome, StoreError> {
-        let writer = self.lock_writer();
-        let change = write::put_rule_set(&self.snapshot(), rule_set, expected_version)?;
-        self.commit(&writer, change, validate_only)
+        self.write(validate_only, |head| {
+            write::put_rule_set(head, rule_set.clone(), expected_version)
+        })
     }
 
     /// Deletes a rule set at `expected_version`.
@@ -220,9 +234,9 @@ impl Store {
         jurisdiction: &str,
         expected_version: u64,
     ) -> Result<WriteOutcome, StoreError> {
-        let writer = self.lock_writer();
-        let change = write::delete_rule_set(&self.snapshot(), jurisdiction, expected_version)?;
-        self.commit(&writer, change, false)
+        self.write(false, |head| {
+            write::delete_rule_set(head, jurisdiction, expected_version)
+        })
     }
 
     /// Creates (`expected_version` 0) or replaces a country group.
@@ -232,9 +246,51 @@ impl Store {
         expected_version: u64,
         validate_only: bool,
     ) -> Result<WriteOutcome, StoreError> {
-        let writer = self.lock_writer();
-        let change = write::put_group(&self.snapshot(), group, expected_version)?;
-        self.commit(&writer, change, validate_only)
+        self.write(validate_only, |head| {
+            write::put_group(head, group.clone(), expected_version)
+        })
+    }
+
+    /// Prepares a change against the head and commits it. When the commit log says another
+    /// writer committed that revision first (another replica), waits until this store has
+    /// installed what it committed and prepares again: a compare-and-set conflict is then
+    /// reported only when the entry's version really differs.
+    fn write(
+        &self,
+        validate_only: bool,
+        prepare: impl Fn(&Snapshot) -> Result<Change, StoreError>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let deadline = std::time::Instant::now() + CATCH_UP_WAIT;
+        loop {
+            let writer = self.lock_writer();
+            let change = prepare(&self.snapshot())?;
+            match self.commit(&writer, change, validate_only) {
+                Err(StoreError::Superseded { head }) => {
+                    drop(writer);
+                    self.wait_for_head(head, deadline)?;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Waits until the head reaches `revision` (installed from the commit log), at most
+    /// until `deadline`.
+    pub(crate) fn wait_for_head(
+        &self,
+        revision: u64,
+        deadline: std::time::Instant,
+    ) -> Result<(), StoreError> {
+        while self.head() < revision {
+            if std::time::Instant::now() >= deadline {
+                return Err(StoreError::Journal(format!(
+                    "another replica committed revision {revision}, and this replica has not caught up with it yet (at {}): try again",
+                    self.head()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Ok(())
     }
 
     /// Decides the next revision for a prepared change and installs it.
@@ -253,7 +309,7 @@ impl Store {
                 committed: false,
             });
         }
-        let event = self.install_locked(writer, head + 1, change)?;
+        let event = self.install_locked(writer, head + 1, change, Origin::Fresh)?;
         Ok(WriteOutcome {
             revision: event.revision,
             version: event.version,
@@ -268,7 +324,7 @@ impl Store {
         let writer = self.lock_writer();
         let mut change = write::prepare(&self.snapshot(), committed.record)?;
         change.committed_at = Some(committed.committed_at);
-        self.install_locked(&writer, committed.revision, change)
+        self.install_locked(&writer, committed.revision, change, Origin::Log)
     }
 
     fn install_locked(
@@ -276,6 +332,7 @@ impl Store {
         _writer: &MutexGuard<'_, ()>,
         revision: u64,
         change: Change,
+        origin: Origin,
     ) -> Result<Arc<ChangeEvent>, StoreError> {
         let head = self.snapshot();
         if revision != head.revision + 1 {
@@ -313,9 +370,11 @@ impl Store {
             }
         }
         let committed_at = change.committed_at.unwrap_or_else(|| self.clock.now());
+        // Records read back from the log are in it already.
         let mut log = self
             .log
             .get()
+            .filter(|_| origin == Origin::Fresh)
             .map(|log| log.lock().unwrap_or_else(PoisonError::into_inner));
         if let Some(log) = log.as_mut() {
             let committed = Committed {
@@ -323,7 +382,10 @@ impl Store {
                 committed_at,
                 record: change.record,
             };
-            log.append(&committed).map_err(StoreError::Journal)?;
+            log.append(&committed).map_err(|error| match error {
+                AppendError::Superseded { head } => StoreError::Superseded { head },
+                AppendError::Failed(reason) => StoreError::Journal(reason),
+            })?;
         }
         let effective_as_of = change.effective_as_of.unwrap_or(head.effective_as_of);
         let vocabulary = Arc::clone(&head.vocabulary);

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::Store;
+use super::error::StoreError;
 use super::record::Record;
 use super::write::{Change, boundary_change};
+use super::{Origin, Store};
 
 impl Store {
     /// Runs until `shutdown` completes, committing effective-date changes as the clock
@@ -58,15 +59,27 @@ impl Store {
                 last: true,
             };
         }
-        changes
-            .into_iter()
-            .filter_map(|change| {
-                let revision = self.snapshot().revision + 1;
-                self.install_locked(&writer, revision, change)
-                    .ok()
-                    .map(|event| event.revision)
-            })
-            .collect()
+        let mut committed = Vec::new();
+        for change in changes {
+            let revision = self.snapshot().revision + 1;
+            match self.install_locked(&writer, revision, change, Origin::Fresh) {
+                Ok(event) => committed.push(event.revision),
+                Err(StoreError::Superseded { head }) => {
+                    // Another replica is committing this boundary: follow it instead.
+                    drop(writer);
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                    if let Err(error) = self.wait_for_head(head, deadline) {
+                        tracing::warn!(%error, "effective-date change");
+                    }
+                    return committed;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot commit an effective-date change");
+                    return committed;
+                }
+            }
+        }
+        committed
     }
 }
 

@@ -198,5 +198,6 @@ pub fn flow(origin: &str, destination: &str, categories: &[&str], subjects: u64)
     }
 }
 
+pub mod etcd;
 pub mod process;
 pub mod server;

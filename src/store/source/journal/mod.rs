@@ -24,7 +24,7 @@ use crate::store::record::Committed;
 
 pub use error::PersistError;
 
-use super::CommitLog;
+use super::{AppendError, CommitLog};
 use files::{create_journal, journals, snapshots};
 use frame::frame;
 use lock::DirLock;
@@ -65,8 +65,9 @@ struct Journal {
 }
 
 impl CommitLog for Journal {
-    fn append(&mut self, committed: &Committed) -> Result<(), String> {
-        let payload = serde_json::to_vec(committed).map_err(|error| error.to_string())?;
+    fn append(&mut self, committed: &Committed) -> Result<(), AppendError> {
+        let payload = serde_json::to_vec(committed)
+            .map_err(|error| AppendError::Failed(error.to_string()))?;
         let sync = self.sync;
         let before = self.file.stream_position();
         let appended = self
@@ -82,7 +83,10 @@ impl CommitLog for Journal {
                     .set_len(before)
                     .and_then(|()| self.file.seek(std::io::SeekFrom::Start(before)));
             }
-            return Err(format!("cannot append to {}: {error}", self.path.display()));
+            return Err(AppendError::Failed(format!(
+                "cannot append to {}: {error}",
+                self.path.display()
+            )));
         }
         Ok(())
     }

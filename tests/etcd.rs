@@ -1,0 +1,244 @@
+//! `--store etcd`: real xborderd replicas on a real etcd. Writes spread over every replica,
+//! including compare-and-set races on one jurisdiction, give one dense revision line with
+//! exactly one winner per version; every replica has the same history and store id; a
+//! watcher moving between replicas from last + 1 sees every event once.
+#![cfg(feature = "etcd")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::Child;
+use std::time::Duration;
+
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic::transport::Channel;
+use xborder::api::pb;
+use xborder::api::pb::rule_service_client::RuleServiceClient;
+use xborder::api::pb::watch_service_client::WatchServiceClient;
+
+use common::etcd::Etcd;
+
+const TOKEN: &str = "etcd-test-token";
+
+struct Replica {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn replica(etcd: &Etcd, token: &std::path::Path) -> Replica {
+    let endpoints = etcd.endpoints();
+    let (child, address, _, lines) = common::process::spawn_xborderd(&[
+        "--store".as_ref(),
+        "etcd".as_ref(),
+        "--etcd-endpoints".as_ref(),
+        endpoints.as_ref(),
+        "--admin-token-file".as_ref(),
+        token.as_os_str(),
+        "--progress-interval".as_ref(),
+        "200ms".as_ref(),
+    ]);
+    std::thread::spawn(move || for _ in lines {});
+    Replica { child, address }
+}
+
+async fn channel(address: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+fn authorized<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {TOKEN}").parse().expect("header"),
+    );
+    request
+}
+
+/// Renames SG `count` times through `channel`, reading the version first and retrying on
+/// a lost race; returns (revision, version, name) of each acknowledged write.
+async fn rename_sg(channel: Channel, writer: usize, count: usize) -> Vec<(u64, u64, String)> {
+    let mut rules = RuleServiceClient::new(channel);
+    let mut done = Vec::new();
+    while done.len() < count {
+        let current = rules
+            .get_rule_set(pb::GetRuleSetRequest {
+                jurisdiction: "SG".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("read SG")
+            .into_inner();
+        let mut rule_set = current.rule_set.expect("SG");
+        let name = format!("SG by writer {writer}, write {}", done.len());
+        rule_set.name.clone_from(&name);
+        match rules
+            .put_rule_set(authorized(pb::PutRuleSetRequest {
+                rule_set: Some(rule_set),
+                expected_version: current.version,
+                validate_only: false,
+            }))
+            .await
+        {
+            Ok(answer) => {
+                let answer = answer.into_inner();
+                done.push((answer.revision, answer.version, name));
+            }
+            Err(status) if status.code() == Code::Aborted => {}
+            Err(status) => panic!("write failed: {status:?}"),
+        }
+    }
+    done
+}
+
+/// The change events of `start..=end` read through `channel`, PROGRESS skipped.
+async fn events(channel: Channel, start: u64, end: u64, store_id: &str) -> Vec<(u64, String)> {
+    let mut stream = WatchServiceClient::new(channel)
+        .watch_rule_changes(pb::WatchRuleChangesRequest {
+            start_revision: start,
+            expect_store_id: store_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut seen = Vec::new();
+    while seen.last().is_none_or(|(revision, _)| *revision < end) {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("event in time")
+            .expect("open")
+            .expect("event");
+        assert!(
+            event.revision >= start.saturating_sub(1),
+            "revisions never go down"
+        );
+        if event.kind() != pb::ChangeKind::Progress {
+            seen.push((event.revision, event.jurisdiction.clone()));
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_on_one_etcd_share_one_dense_history() {
+    let etcd = Etcd::start("replicas", 1);
+    let dir = std::env::temp_dir().join(format!("xborder-etcd-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).expect("token");
+    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &token)).collect();
+    let mut channels = Vec::new();
+    for replica in &replicas {
+        channels.push(channel(replica.address).await);
+    }
+
+    // Three writers race on SG, each through its own replica.
+    let writes = futures_util::future::join_all(
+        channels
+            .iter()
+            .enumerate()
+            .map(|(writer, channel)| rename_sg(channel.clone(), writer, 10)),
+    )
+    .await;
+    let mut by_version: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
+    for (revision, version, name) in writes.into_iter().flatten() {
+        by_version
+            .entry(version)
+            .or_default()
+            .push((revision, name));
+    }
+    assert_eq!(
+        by_version.len(),
+        30,
+        "30 acknowledged writes: {by_version:?}"
+    );
+    assert!(
+        by_version.values().all(|winners| winners.len() == 1),
+        "exactly one winner per version: {by_version:?}"
+    );
+    let revisions: Vec<u64> = by_version.values().map(|winners| winners[0].0).collect();
+    assert_eq!(
+        revisions,
+        (2..=31).collect::<Vec<u64>>(),
+        "one dense revision line"
+    );
+
+    // Every replica reaches the same head, store id and content at every revision.
+    let mut ids = Vec::new();
+    for channel in &channels {
+        let mut rules = RuleServiceClient::new(channel.clone());
+        let mut answer = rules
+            .get_rule_set(pb::GetRuleSetRequest {
+                jurisdiction: "SG".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("read")
+            .into_inner();
+        for _ in 0..100 {
+            if answer.revision == 31 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            answer = rules
+                .get_rule_set(pb::GetRuleSetRequest {
+                    jurisdiction: "SG".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("read")
+                .into_inner();
+        }
+        assert_eq!((answer.revision, answer.version), (31, 31));
+        for (version, winners) in &by_version {
+            let at = rules
+                .get_rule_set(pb::GetRuleSetRequest {
+                    jurisdiction: "SG".into(),
+                    at_revision: winners[0].0,
+                    ..Default::default()
+                })
+                .await
+                .expect("read at revision")
+                .into_inner();
+            assert_eq!(
+                (at.version, at.rule_set.map(|r| r.name)),
+                (*version, Some(winners[0].1.clone()))
+            );
+        }
+        ids.push(answer.store_id);
+    }
+    assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "{ids:?}");
+
+    // A watcher that moves to another replica after every few events sees each once.
+    let mut seen = Vec::new();
+    let mut next = 2;
+    for (hop, channel) in channels.iter().cycle().take(6).enumerate() {
+        let end = (next + 4).min(31);
+        let got = events(channel.clone(), next, end, &ids[0]).await;
+        assert!(
+            got.iter().all(|(_, jurisdiction)| jurisdiction == "SG"),
+            "hop {hop}: {got:?}"
+        );
+        next = got.last().map_or(next, |(revision, _)| revision + 1);
+        seen.extend(got.into_iter().map(|(revision, _)| revision));
+        if next > 31 {
+            break;
+        }
+    }
+    assert_eq!(seen, (2..=31).collect::<Vec<u64>>(), "no gap, no repeat");
+    drop(replicas);
+    let _ = std::fs::remove_dir_all(&dir);
+}
