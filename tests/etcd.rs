@@ -242,3 +242,63 @@ async fn replicas_on_one_etcd_share_one_dense_history() {
     drop(replicas);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `xborderd --store etcd` expecting it to refuse to start; returns its stderr.
+fn refused_start(endpoints: &str, prefix: &str) -> String {
+    use assert_cmd::cargo::CommandCargoExt;
+    let started = std::time::Instant::now();
+    let output = std::process::Command::cargo_bin("xborderd")
+        .expect("xborderd")
+        .args(["--listen", "127.0.0.1:0", "--store", "etcd"])
+        .args(["--etcd-endpoints", endpoints, "--etcd-prefix", prefix])
+        .args(["--etcd-timeout", "2s"])
+        .output()
+        .expect("run xborderd");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "no hang past the start timeout: {:?}",
+        started.elapsed()
+    );
+    stderr
+}
+
+#[tokio::test]
+async fn an_unreachable_etcd_or_a_prefix_of_foreign_data_is_refused_at_start() {
+    // Nothing listens there, and a listener that never answers: both end the start.
+    let closed = common::etcd::free_port();
+    let stderr = refused_start(&format!("http://127.0.0.1:{closed}"), "/xborder/");
+    assert!(stderr.contains("cannot open the store in etcd"), "{stderr}");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = silent.local_addr().expect("address");
+    let stderr = refused_start(&format!("http://{address}"), "/xborder/");
+    assert!(stderr.contains("cannot open the store in etcd"), "{stderr}");
+
+    let etcd = Etcd::start("foreign", 1);
+    let mut client = etcd_client::Client::connect([etcd.endpoints()], None)
+        .await
+        .expect("etcd client");
+    client
+        .put("/foreign/head", "not a revision", None)
+        .await
+        .expect("put");
+    client
+        .put("/foreign/store_id", "someone else's", None)
+        .await
+        .expect("put");
+    let stderr = refused_start(&etcd.endpoints(), "/foreign/");
+    assert!(stderr.contains("/foreign/head"), "the key is named: {stderr}");
+
+    // A store whose log holds a damaged entry: refused, nothing half-applied.
+    let dir = std::env::temp_dir().join(format!("xborder-etcd-foreign-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).expect("token");
+    drop(replica(&etcd, &token));
+    let damaged = "/xborder/log/00000000000000000002";
+    client.put(damaged, "{\"revision\": 2", None).await.expect("put");
+    let stderr = refused_start(&etcd.endpoints(), "/xborder/");
+    assert!(stderr.contains(damaged), "the key is named: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
