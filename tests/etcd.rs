@@ -288,7 +288,10 @@ async fn an_unreachable_etcd_or_a_prefix_of_foreign_data_is_refused_at_start() {
         .await
         .expect("put");
     let stderr = refused_start(&etcd.endpoints(), "/foreign/");
-    assert!(stderr.contains("/foreign/head"), "the key is named: {stderr}");
+    assert!(
+        stderr.contains("/foreign/head"),
+        "the key is named: {stderr}"
+    );
 
     // A store whose log holds a damaged entry: refused, nothing half-applied.
     let dir = std::env::temp_dir().join(format!("xborder-etcd-foreign-{}", std::process::id()));
@@ -297,8 +300,128 @@ async fn an_unreachable_etcd_or_a_prefix_of_foreign_data_is_refused_at_start() {
     std::fs::write(&token, TOKEN).expect("token");
     drop(replica(&etcd, &token));
     let damaged = "/xborder/log/00000000000000000002";
-    client.put(damaged, "{\"revision\": 2", None).await.expect("put");
+    client
+        .put(damaged, "{\"revision\": 2", None)
+        .await
+        .expect("put");
     let stderr = refused_start(&etcd.endpoints(), "/xborder/");
     assert!(stderr.contains(damaged), "the key is named: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The whole-server health status through `channel`.
+async fn health(channel: Channel) -> tonic_health::pb::health_check_response::ServingStatus {
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_without_etcd_goes_not_serving_keeps_answering_and_recovers() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let mut etcd = Etcd::start("staleness", 1);
+    let dir = std::env::temp_dir().join(format!("xborder-etcd-stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).expect("token");
+    let endpoints = etcd.endpoints();
+    let (child, address, _, lines) = common::process::spawn_xborderd(&[
+        "--store".as_ref(),
+        "etcd".as_ref(),
+        "--etcd-endpoints".as_ref(),
+        endpoints.as_ref(),
+        "--admin-token-file".as_ref(),
+        token.as_os_str(),
+        "--max-staleness".as_ref(),
+        "1s".as_ref(),
+        "--etcd-timeout".as_ref(),
+        "1s".as_ref(),
+    ]);
+    std::thread::spawn(move || for _ in lines {});
+    let _replica = Replica { child, address };
+    let channel = channel(address).await;
+    assert_eq!(health(channel.clone()).await, ServingStatus::Serving);
+
+    etcd.kill(0);
+    let mut status = ServingStatus::Serving;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = health(channel.clone()).await;
+        if status == ServingStatus::NotServing {
+            break;
+        }
+    }
+    assert_eq!(
+        status,
+        ServingStatus::NotServing,
+        "etcd gone longer than --max-staleness"
+    );
+    let answer =
+        xborder::api::pb::assessment_service_client::AssessmentServiceClient::new(channel.clone())
+            .assess_flow(pb::AssessFlowRequest {
+                flow: Some(pb::Flow {
+                    origin: "CN".into(),
+                    destination: "US".into(),
+                    data_categories: vec!["user.contact".into()],
+                    data_subject_count: Some(500_000),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("assessments are answered from memory")
+            .into_inner();
+    assert_eq!(answer.decision(), pb::Decision::Conditional);
+    let refused = rename_once(channel.clone())
+        .await
+        .expect_err("no etcd, no write");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+
+    etcd.restart(0);
+    for _ in 0..80 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = health(channel.clone()).await;
+        if status == ServingStatus::Serving {
+            break;
+        }
+    }
+    assert_eq!(status, ServingStatus::Serving, "recovers by itself");
+    let mut written = rename_once(channel.clone()).await;
+    for _ in 0..20 {
+        if written.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        written = rename_once(channel.clone()).await;
+    }
+    assert_eq!(written.expect("writes work again"), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One rename of SG at its current version; the revision it created.
+async fn rename_once(channel: Channel) -> Result<u64, tonic::Status> {
+    let mut rules = RuleServiceClient::new(channel);
+    let current = rules
+        .get_rule_set(pb::GetRuleSetRequest {
+            jurisdiction: "SG".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut rule_set = current.rule_set.unwrap_or_default();
+    rule_set.name = format!("{} again", rule_set.name);
+    Ok(rules
+        .put_rule_set(authorized(pb::PutRuleSetRequest {
+            rule_set: Some(rule_set),
+            expected_version: current.version,
+            validate_only: false,
+        }))
+        .await?
+        .into_inner()
+        .revision)
 }

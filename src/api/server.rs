@@ -93,9 +93,11 @@ impl From<TcpListener> for Listeners {
 
 /// `/metrics` in the Prometheus (OpenMetrics) text format.
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let body = shared
-        .telemetry
-        .render(&shared.store.snapshot(), shared.open_watches());
+    let body = shared.telemetry.render(
+        &shared.store.snapshot(),
+        shared.open_watches(),
+        shared.store.freshness(),
+    );
     (
         [(
             header::CONTENT_TYPE,
@@ -105,12 +107,57 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     )
 }
 
-/// `/readyz`: 200 while serving, 503 once draining, for load balancers without gRPC health.
+/// `/readyz`: 200 while serving; 503 once draining or while the shared log (etcd) has been
+/// out of reach longer than `--max-staleness`, for load balancers without gRPC health.
 async fn readyz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     if *shared.draining.borrow() {
         (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+    } else if !fresh(&shared.store) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stale: etcd out of reach\n",
+        )
     } else {
         (StatusCode::OK, "ready\n")
+    }
+}
+
+/// Whether the store's source of truth answered lately (always, for a store of its own).
+fn fresh(store: &Store) -> bool {
+    store
+        .freshness()
+        .is_none_or(|freshness| freshness.source_up)
+}
+
+/// How often health follows the store's freshness.
+const FRESHNESS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Keeps gRPC health in line with the store's freshness until draining starts.
+async fn follow_freshness(
+    store: Arc<Store>,
+    reporter: HealthReporter,
+    mut draining: watch::Receiver<bool>,
+) {
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = draining.wait_for(|draining| *draining) => return,
+            () = tokio::time::sleep(FRESHNESS_POLL) => {}
+        }
+        let now = fresh(&store);
+        if now != serving {
+            serving = now;
+            if *draining.borrow() {
+                return;
+            }
+            let status = if now {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            tracing::warn!(serving = now, "the store's freshness changed");
+            set_health(&reporter, status).await;
+        }
     }
 }
 
@@ -166,6 +213,11 @@ pub async fn serve(
     });
 
     set_health(&health, ServingStatus::Serving).await;
+    let freshness = tokio::spawn(follow_freshness(
+        Arc::clone(&store),
+        health.clone(),
+        drain_rx.clone(),
+    ));
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let drained = async move {
         shutdown.await;
@@ -213,6 +265,7 @@ pub async fn serve(
         }
     };
     scheduler.abort();
+    freshness.abort();
     let _ = metrics_stop.send(());
     if let Some(metrics_server) = metrics_server {
         let _ = metrics_server.await;

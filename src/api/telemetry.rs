@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 use tonic::{Code, Status};
 
 use crate::engine::Snapshot;
+use crate::store::Freshness;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RpcLabels {
@@ -77,6 +78,8 @@ pub struct Telemetry {
     events_delivered: Counter,
     open_watch_streams: Gauge,
     revision: Gauge,
+    etcd_up: Gauge,
+    replica_lag: Gauge,
     versions: Family<EntryLabels, Gauge>,
     /// Serialises renders (gauges are set from the snapshot, then encoded).
     render_lock: Mutex<()>,
@@ -165,6 +168,18 @@ impl Telemetry {
             "Head revision of the rule store",
             revision.clone(),
         );
+        let etcd_up = Gauge::default();
+        registry.register(
+            "xborder_etcd_up",
+            "1 while etcd answered within --max-staleness (with --store etcd; 0 without etcd)",
+            etcd_up.clone(),
+        );
+        let replica_lag = Gauge::default();
+        registry.register(
+            "xborder_replica_lag_revisions",
+            "Revisions the shared log has that this replica has not installed (with --store etcd)",
+            replica_lag.clone(),
+        );
         let versions = Family::<EntryLabels, Gauge>::default();
         registry.register(
             "xborder_entry_version",
@@ -181,6 +196,8 @@ impl Telemetry {
             events_delivered,
             open_watch_streams,
             revision,
+            etcd_up,
+            replica_lag,
             versions,
             render_lock: Mutex::new(()),
         }
@@ -244,7 +261,12 @@ impl Telemetry {
     }
 
     /// The metrics in the Prometheus text format, with the store gauges read from `snapshot`.
-    pub fn render(&self, snapshot: &Snapshot, open_watch_streams: usize) -> String {
+    pub fn render(
+        &self,
+        snapshot: &Snapshot,
+        open_watch_streams: usize,
+        freshness: Option<Freshness>,
+    ) -> String {
         let _guard = self
             .render_lock
             .lock()
@@ -253,6 +275,13 @@ impl Telemetry {
             .set(i64::try_from(snapshot.revision).unwrap_or(i64::MAX));
         self.open_watch_streams
             .set(i64::try_from(open_watch_streams).unwrap_or(i64::MAX));
+        let freshness = freshness.unwrap_or(Freshness {
+            source_up: false,
+            lag: 0,
+        });
+        self.etcd_up.set(i64::from(freshness.source_up));
+        self.replica_lag
+            .set(i64::try_from(freshness.lag).unwrap_or(i64::MAX));
         self.versions.clear();
         let entries = snapshot
             .rule_sets

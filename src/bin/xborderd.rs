@@ -55,6 +55,10 @@ struct Args {
     /// With --store etcd: the prefix of every key of this store.
     #[arg(long, env = "XBORDER_ETCD_PREFIX", default_value = "/xborder/")]
     etcd_prefix: String,
+    /// With --store etcd: how long etcd may be out of reach before health says NOT_SERVING
+    /// (assessments and reads are still answered from memory).
+    #[arg(long, env = "XBORDER_MAX_STALENESS", default_value = "5s", value_parser = parse_duration)]
+    max_staleness: Duration,
     /// With --store etcd: how long connecting (at start) and each etcd request may take.
     #[arg(long, env = "XBORDER_ETCD_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     etcd_timeout: Duration,
@@ -123,6 +127,7 @@ fn open_etcd(args: &Args, library: &Library) -> Result<Arc<Store>, String> {
         prefix: args.etcd_prefix.clone(),
         timeout: args.etcd_timeout,
         snapshot_every: args.snapshot_every,
+        max_staleness: args.max_staleness,
     };
     Store::open_etcd(
         &options,

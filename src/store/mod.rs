@@ -42,6 +42,8 @@ pub use source::journal::{DurabilityOptions, PersistError};
 pub use write::Change;
 
 use history::History;
+pub use source::health::Freshness;
+use source::health::SourceHealth;
 use source::{AppendError, CommitLog};
 
 /// How long a write waits to catch up with a revision another replica committed first.
@@ -109,6 +111,8 @@ pub struct Store {
     log: std::sync::OnceLock<Mutex<Box<dyn CommitLog>>>,
     /// The store's identity: made with revision 1, kept with the data.
     store_id: String,
+    /// Contact with a shared commit log (etcd); none for a store of its own.
+    source_health: std::sync::OnceLock<Arc<SourceHealth>>,
 }
 
 impl Store {
@@ -168,6 +172,7 @@ impl Store {
             clock,
             log: std::sync::OnceLock::new(),
             store_id,
+            source_health: std::sync::OnceLock::new(),
         })
     }
 
@@ -177,6 +182,14 @@ impl Store {
         if self.log.set(Mutex::new(log)).is_err() {
             tracing::error!("a commit log was attached twice; keeping the first");
         }
+    }
+
+    /// How fresh this replica is; `None` for a store that is its own source of truth
+    /// (always fresh).
+    pub fn freshness(&self) -> Option<Freshness> {
+        self.source_health
+            .get()
+            .map(|health| health.freshness(self.head()))
     }
 
     /// The store's identity: the same across restarts on one data directory, different for

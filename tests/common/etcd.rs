@@ -23,6 +23,16 @@ pub struct Etcd {
 struct Member {
     child: Option<Child>,
     client: u16,
+    args: Vec<String>,
+}
+
+fn spawn(args: &[String]) -> Child {
+    Command::new("etcd")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start etcd (Debian package etcd-server)")
 }
 
 impl Etcd {
@@ -42,32 +52,30 @@ impl Etcd {
             .iter()
             .enumerate()
             .map(|(index, (client, peer))| {
-                let child = Command::new("etcd")
-                    .args(["--name", &format!("m{index}")])
-                    .arg("--data-dir")
-                    .arg(dir.join(format!("m{index}")))
-                    .args([
-                        "--listen-client-urls",
-                        &format!("http://127.0.0.1:{client}"),
-                    ])
-                    .args([
-                        "--advertise-client-urls",
-                        &format!("http://127.0.0.1:{client}"),
-                    ])
-                    .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
-                    .args([
-                        "--initial-advertise-peer-urls",
-                        &format!("http://127.0.0.1:{peer}"),
-                    ])
-                    .args(["--initial-cluster", &cluster])
-                    .args(["--initial-cluster-state", "new"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("start etcd (Debian package etcd-server)");
+                let url = |port: &u16| format!("http://127.0.0.1:{port}");
+                let args: Vec<String> = vec![
+                    "--name".into(),
+                    format!("m{index}"),
+                    "--data-dir".into(),
+                    dir.join(format!("m{index}")).display().to_string(),
+                    "--listen-client-urls".into(),
+                    url(client),
+                    "--advertise-client-urls".into(),
+                    url(client),
+                    "--listen-peer-urls".into(),
+                    url(peer),
+                    "--initial-advertise-peer-urls".into(),
+                    url(peer),
+                    "--initial-cluster".into(),
+                    cluster.clone(),
+                    "--initial-cluster-state".into(),
+                    "new".into(),
+                ];
+                let child = spawn(&args);
                 Member {
                     child: Some(child),
                     client: *client,
+                    args,
                 }
             })
             .collect();
@@ -76,6 +84,22 @@ impl Etcd {
             wait_for(member.client);
         }
         etcd
+    }
+
+    /// Kills member `index` (SIGKILL).
+    pub fn kill(&mut self, index: usize) {
+        if let Some(mut child) = self.members[index].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts member `index` again on its data and ports, and waits until it serves.
+    pub fn restart(&mut self, index: usize) {
+        self.kill(index);
+        let member = &mut self.members[index];
+        member.child = Some(spawn(&member.args));
+        wait_for(member.client);
     }
 
     /// The client URLs, comma-separated, as `--etcd-endpoints` takes them.

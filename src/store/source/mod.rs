@@ -8,6 +8,7 @@
 
 #[cfg(feature = "etcd")]
 pub mod etcd;
+pub mod health;
 pub mod journal;
 pub(crate) mod state;
 

@@ -26,6 +26,7 @@ use crate::store::Store;
 use crate::store::clock::Clock;
 use crate::store::record::{Committed, Record};
 
+use super::health::SourceHealth;
 use super::{AppendError, CommitLog, state};
 use bridge::Bridge;
 use keys::Keys;
@@ -41,7 +42,12 @@ pub struct EtcdOptions {
     pub timeout: Duration,
     /// A replica writes a snapshot key every this many revisions it commits.
     pub snapshot_every: u64,
+    /// How long etcd may be out of reach before the replica reports NOT_SERVING.
+    pub max_staleness: Duration,
 }
+
+/// How often a replica asks etcd for the log's head: its contact and lag.
+const HEARTBEAT: Duration = Duration::from_millis(500);
 
 /// Why the store could not be opened on etcd.
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +216,14 @@ impl Store {
             keys.clone(),
             seen + 1,
         ));
+        let health = Arc::new(SourceHealth::new(options.max_staleness));
+        let _ = store.source_health.set(Arc::clone(&health));
+        bridge.spawn(heartbeat(
+            Arc::downgrade(&store),
+            client.clone(),
+            keys.clone(),
+            health,
+        ));
         tracing::info!(
             revision = store.head(),
             store_id = store.store_id(),
@@ -223,6 +237,31 @@ impl Store {
             options: options.clone(),
         }));
         Ok(store)
+    }
+}
+
+/// Reads the log's head every heartbeat, until the store is dropped: contact and lag.
+async fn heartbeat(
+    store: std::sync::Weak<Store>,
+    mut client: Client,
+    keys: Keys,
+    health: Arc<SourceHealth>,
+) {
+    let mut ticks = tokio::time::interval(HEARTBEAT);
+    loop {
+        ticks.tick().await;
+        if store.strong_count() == 0 {
+            return;
+        }
+        let answer = tokio::time::timeout(HEARTBEAT * 2, client.get(keys.head(), None)).await;
+        if let Ok(Ok(answer)) = answer {
+            let head = answer
+                .kvs()
+                .first()
+                .and_then(|kv| kv.value_str().ok()?.parse().ok())
+                .unwrap_or(0);
+            health.contact(head);
+        }
     }
 }
 
