@@ -23,6 +23,49 @@ pub struct TestServer {
     pub store: Arc<Store>,
     stop: Option<oneshot::Sender<()>>,
     handle: JoinHandle<Result<(), ServeError>>,
+    /// The etcd member the store lives in, with `XBORDER_TEST_STORE=etcd`.
+    _etcd: Option<super::etcd::Etcd>,
+}
+
+/// The store under test: in memory, or with `XBORDER_TEST_STORE=etcd` (and the `etcd`
+/// feature) in a real etcd member started for this server, so one suite covers both.
+fn test_store(
+    library: &xborder::model::Library,
+    history: u64,
+) -> (Arc<Store>, Option<super::etcd::Etcd>) {
+    match std::env::var("XBORDER_TEST_STORE").as_deref() {
+        Ok("etcd") => etcd_store(library, history),
+        Ok("memory") | Err(_) => (Store::new(library, history, Arc::new(SystemClock)), None),
+        Ok(other) => panic!("XBORDER_TEST_STORE={other}: use memory or etcd"),
+    }
+}
+
+#[cfg(feature = "etcd")]
+fn etcd_store(
+    library: &xborder::model::Library,
+    history: u64,
+) -> (Arc<Store>, Option<super::etcd::Etcd>) {
+    static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "server-{}",
+        SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let etcd = super::etcd::Etcd::start(&name, 1);
+    let options = xborder::store::EtcdOptions {
+        endpoints: vec![etcd.endpoints()],
+        prefix: "/xborder/".into(),
+        timeout: Duration::from_secs(5),
+        snapshot_every: 10_000,
+        max_staleness: Duration::from_secs(5),
+    };
+    let store =
+        Store::open_etcd(&options, library, history, Arc::new(SystemClock)).expect("store on etcd");
+    (store, Some(etcd))
+}
+
+#[cfg(not(feature = "etcd"))]
+fn etcd_store(_: &xborder::model::Library, _: u64) -> (Arc<Store>, Option<super::etcd::Etcd>) {
+    panic!("XBORDER_TEST_STORE=etcd needs `--features etcd`")
 }
 
 /// Configuration with the admin token set and fast heartbeats.
@@ -55,7 +98,7 @@ impl TestServer {
 
     async fn start_with(config: ApiConfig, history: u64, with_metrics: bool) -> Self {
         let library = rules_io::embedded().expect("embedded library");
-        let store = Store::new(&library, history, Arc::new(SystemClock));
+        let (store, etcd) = test_store(&library, history);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -86,6 +129,7 @@ impl TestServer {
             store,
             stop: Some(stop),
             handle,
+            _etcd: etcd,
         }
     }
 
