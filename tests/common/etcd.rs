@@ -86,6 +86,11 @@ impl Etcd {
         etcd
     }
 
+    /// The client URL of member `index`.
+    pub fn endpoint(&self, index: usize) -> String {
+        format!("http://127.0.0.1:{}", self.members[index].client)
+    }
+
     /// Kills member `index` (SIGKILL).
     pub fn kill(&mut self, index: usize) {
         if let Some(mut child) = self.members[index].child.take() {
