@@ -587,3 +587,69 @@ async fn a_killed_replica_and_a_killed_etcd_leader_lose_no_acknowledged_write() 
     drop(replicas);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn replicas_with_the_same_changed_rule_files_commit_each_change_once() {
+    let etcd = Etcd::start("reconcile", 1);
+    let dir = std::env::temp_dir().join(format!("xborder-etcd-reconcile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rules = dir.join("rules");
+    for sub in ["vocabulary", "groups", "jurisdictions"] {
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/rules")
+            .join(sub);
+        std::fs::create_dir_all(rules.join(sub)).expect("dir");
+        for entry in std::fs::read_dir(from).expect("rules") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), rules.join(sub).join(entry.file_name())).expect("copy");
+        }
+    }
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).expect("token");
+    let endpoints = etcd.endpoints();
+    let start = || {
+        let (child, address, _, lines) = common::process::spawn_xborderd(&[
+            "--store".as_ref(),
+            "etcd".as_ref(),
+            "--etcd-endpoints".as_ref(),
+            endpoints.as_ref(),
+            "--rules-dir".as_ref(),
+            rules.as_os_str(),
+        ]);
+        std::thread::spawn(move || for _ in lines {});
+        Replica { child, address }
+    };
+    drop(start()); // bootstraps revision 1 from the directory
+
+    let sg = rules.join("jurisdictions/SG.yaml");
+    let text = std::fs::read_to_string(&sg).expect("SG");
+    std::fs::write(&sg, text.replacen("\nname: ", "\nname: Changed — ", 1)).expect("write");
+    let replicas: Vec<Replica> = std::thread::scope(|scope| {
+        let started: Vec<_> = (0..3).map(|_| scope.spawn(start)).collect();
+        started
+            .into_iter()
+            .map(|handle| handle.join().expect("replica"))
+            .collect()
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for replica in &replicas {
+            let mut client = RuleServiceClient::new(channel(replica.address).await);
+            let versions = client
+                .list_rule_set_versions(pb::ListRuleSetVersionsRequest {
+                    jurisdiction: "SG".into(),
+                })
+                .await
+                .expect("history")
+                .into_inner()
+                .versions;
+            let seen: Vec<(u64, u64)> = versions.iter().map(|v| (v.version, v.revision)).collect();
+            assert_eq!(seen, [(1, 1), (2, 2)], "the change was committed once");
+        }
+    });
+    drop(replicas);
+    let _ = std::fs::remove_dir_all(&dir);
+}

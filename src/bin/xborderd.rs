@@ -240,8 +240,16 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|error| format!("cannot load rules:\n{error}"))?;
     let (store, applied) = match &args.data_dir {
         _ if args.store == StoreKind::Etcd => {
+            // Every replica reconciles its rule files against the shared store: the first
+            // commits a changed file, the others find it applied and commit nothing.
             let store = open_etcd(&args, &library)?;
-            (store, AppliedFiles::of(&library))
+            let mut applied = AppliedFiles::default();
+            if args.rules_dir.is_some() {
+                reconcile(&store, &library, &mut applied, None)?;
+            } else {
+                applied = AppliedFiles::of(&library);
+            }
+            (store, applied)
         }
         None => {
             let store = Store::new(&library, args.history_revisions, Arc::new(SystemClock));

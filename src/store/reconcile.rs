@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Library;
 
-use super::Store;
 use super::error::StoreError;
 use super::event::Key;
+use super::{Store, WriteOutcome};
 
 /// What each file held when it was last applied, by key (`rule_set/CN`, `group/asean`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +82,28 @@ pub struct Reconciled {
     pub revisions: Vec<u64>,
 }
 
+/// Writes `wanted` unless the store holds it already; returns the revision written. A
+/// compare-and-set conflict means another writer (another replica reconciling the same
+/// file) changed the entry meanwhile: look again rather than fail.
+fn converge<T: PartialEq>(
+    current: impl Fn() -> Option<(u64, T)>,
+    wanted: &T,
+    put: impl Fn(u64) -> Result<WriteOutcome, StoreError>,
+) -> Result<Option<u64>, StoreError> {
+    let mut attempts = 0;
+    loop {
+        let now = current();
+        if now.as_ref().is_some_and(|(_, value)| value == wanted) {
+            return Ok(None);
+        }
+        match put(now.map_or(0, |(version, _)| version)) {
+            Ok(outcome) => return Ok(Some(outcome.revision)),
+            Err(StoreError::Conflict { .. }) if attempts < 10 => attempts += 1,
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 impl Store {
     /// Brings the store in line with `library` given what was `applied` before; returns
     /// what it committed and updates `applied`. Vocabulary changes are not applied (the
@@ -105,56 +127,53 @@ impl Store {
             if applied.0.get(&key) == wanted.0.get(&key) {
                 continue;
             }
-            let current = self
-                .snapshot()
-                .groups
-                .get(name)
-                .map(|g| (g.version, g.group.as_ref().clone()));
-            if current
-                .as_ref()
-                .is_some_and(|(_, group_now)| group_now == group)
-            {
+            let current = || {
+                self.snapshot()
+                    .groups
+                    .get(name)
+                    .map(|g| (g.version, g.group.as_ref().clone()))
+            };
+            if current().is_some_and(|(_, now)| now == *group) {
                 continue;
             }
-            if current.is_some() {
+            if current().is_some() {
                 tracing::info!(
                     group = name.as_str(),
                     "the group's file changed: the file replaces the current version"
                 );
             }
-            let outcome = self.put_group(
-                group.clone(),
-                current.map_or(0, |(version, _)| version),
-                false,
-            )?;
-            done.revisions.push(outcome.revision);
+            let put = |version| self.put_group(group.clone(), version, false);
+            let Some(revision) = converge(current, group, put)? else {
+                continue;
+            };
+            done.revisions.push(revision);
         }
         for (jurisdiction, rule_set) in &library.rule_sets {
             let key = key_name(&Key::RuleSet(jurisdiction.clone()));
             if applied.0.get(&key) == wanted.0.get(&key) {
                 continue;
             }
-            let current = self
-                .snapshot()
-                .rule_sets
-                .get(jurisdiction)
-                .map(|r| (r.version, r.source.as_ref().clone()));
-            if current.as_ref().is_some_and(|(_, now)| now == rule_set) {
+            let current = || {
+                self.snapshot()
+                    .rule_sets
+                    .get(jurisdiction)
+                    .map(|r| (r.version, r.source.as_ref().clone()))
+            };
+            if current().is_some_and(|(_, now)| now == *rule_set) {
                 continue;
             }
-            if let Some((version, _)) = &current {
+            if let Some((version, _)) = current() {
                 tracing::info!(
                     jurisdiction = jurisdiction.as_str(),
                     replaced_version = version,
                     "the rule set's file changed: the file replaces the current version (including any API write)"
                 );
             }
-            let outcome = self.put_rule_set(
-                rule_set.clone(),
-                current.map_or(0, |(version, _)| version),
-                false,
-            )?;
-            done.revisions.push(outcome.revision);
+            let put = |version| self.put_rule_set(rule_set.clone(), version, false);
+            let Some(revision) = converge(current, rule_set, put)? else {
+                continue;
+            };
+            done.revisions.push(revision);
         }
         for key in applied.0.keys() {
             let Some(jurisdiction) = key.strip_prefix("rule_set/") else {
@@ -174,8 +193,13 @@ impl Store {
                     jurisdiction,
                     "the rule set's file was removed: deleting the rule set"
                 );
-                let outcome = self.delete_rule_set(jurisdiction, current.version)?;
-                done.revisions.push(outcome.revision);
+                match self.delete_rule_set(jurisdiction, current.version) {
+                    Ok(outcome) => done.revisions.push(outcome.revision),
+                    // Another replica reconciling the same directory deleted it first.
+                    Err(StoreError::NotFound { .. } | StoreError::Conflict { .. })
+                        if !self.snapshot().rule_sets.contains_key(jurisdiction) => {}
+                    Err(error) => return Err(error),
+                }
             }
         }
         *applied = wanted;
