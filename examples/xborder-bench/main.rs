@@ -11,10 +11,7 @@
 //! Each mode starts its own server (so RSS and cold start are the server's alone) and
 //! prints one block of figures; latencies come from HDR histograms.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -69,6 +66,16 @@ enum Mode {
         #[arg(long, default_value_t = 100)]
         writes: usize,
     },
+    /// Replicas on etcd (xborderd built with `--features etcd`; Debian's etcd on PATH):
+    /// write on one replica to event on another, commit throughput, bootstrap time.
+    Replicas {
+        /// Writes timed from replica A to a watcher on replica B.
+        #[arg(long, default_value_t = 500)]
+        writes: usize,
+        /// Revisions in the log before a new replica is started and timed.
+        #[arg(long, default_value_t = 10_000)]
+        bootstrap_revisions: u64,
+    },
     /// Time from process start to a SERVING health check.
     ColdStart {
         #[arg(long, default_value_t = 20)]
@@ -76,107 +83,10 @@ enum Mode {
     },
 }
 
-const TOKEN: &str = "bench-admin-token";
+mod replicas;
+mod server;
 
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    _dir: TempDir,
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Server {
-    fn start(binary: &Path, extra: &[&str]) -> (Self, Instant) {
-        let dir = std::env::temp_dir().join(format!(
-            "xborder-bench-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("token"), TOKEN).expect("token");
-        let started = Instant::now();
-        let mut child = Command::new(binary)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--max-watch-streams",
-                "20000",
-            ])
-            .arg("--admin-token-file")
-            .arg(dir.join("token"))
-            .args(extra)
-            .env("RUST_LOG", "warn,xborderd=info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("server logs its address")
-                .expect("line");
-            let record: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if record["fields"]["message"] == "serving" {
-                break record["fields"]["address"]
-                    .as_str()
-                    .expect("address")
-                    .parse()
-                    .expect("address");
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        (
-            Self {
-                child,
-                address,
-                _dir: TempDir(dir),
-            },
-            started,
-        )
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.address))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect")
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
+use server::{Server, TOKEN};
 
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram")
@@ -517,5 +427,9 @@ async fn main() {
             fanout(&server, streams, connections, writes).await;
         }
         Mode::ColdStart { runs } => cold_start(&args.server, runs).await,
+        Mode::Replicas {
+            writes,
+            bootstrap_revisions,
+        } => replicas::run(&args.server, writes, bootstrap_revisions).await,
     }
 }
