@@ -530,10 +530,9 @@ async fn a_killed_replica_and_a_killed_etcd_leader_lose_no_acknowledged_write() 
     acknowledged.sort();
     let head = acknowledged.last().map_or(1, |(revision, _)| *revision);
     let revisions: Vec<u64> = acknowledged.iter().map(|(revision, _)| *revision).collect();
-    assert_eq!(
-        revisions,
-        (2..=head).collect::<Vec<u64>>(),
-        "dense, every write acknowledged once"
+    assert!(
+        revisions.windows(2).all(|pair| pair[0] < pair[1]),
+        "no revision acknowledged twice: {revisions:?}"
     );
 
     // Every acknowledged write is readable at its revision on every surviving replica, and
@@ -584,6 +583,24 @@ async fn a_killed_replica_and_a_killed_etcd_leader_lose_no_acknowledged_write() 
         assert_eq!(seen, (2..=head).collect::<Vec<u64>>(), "one dense line");
         assert!(revisions.iter().all(|revision| seen.contains(revision)));
     }
+    // Without quorum a write is refused with UNAVAILABLE, and nothing is lost once it is back.
+    etcd.kill(0);
+    etcd.kill(1);
+    let refused = rename_once(channels[2].clone())
+        .await
+        .expect_err("no quorum, no write");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    etcd.restart(0);
+    etcd.restart(1);
+    let mut after = rename_once(channels[2].clone()).await;
+    for _ in 0..40 {
+        if after.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        after = rename_once(channels[2].clone()).await;
+    }
+    assert!(after.expect("writes work again") > head);
     drop(replicas);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -650,6 +667,159 @@ fn replicas_with_the_same_changed_rule_files_commit_each_change_once() {
             assert_eq!(seen, [(1, 1), (2, 2)], "the change was committed once");
         }
     });
+    drop(replicas);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_compacted_with_the_history_and_a_new_replica_starts_from_a_snapshot_key() {
+    let etcd = Etcd::start("compaction", 1);
+    let dir = std::env::temp_dir().join(format!("xborder-etcd-compact-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).expect("token");
+    let endpoints = etcd.endpoints();
+    let start = || {
+        let (child, address, _, lines) = common::process::spawn_xborderd(&[
+            "--store".as_ref(),
+            "etcd".as_ref(),
+            "--etcd-endpoints".as_ref(),
+            endpoints.as_ref(),
+            "--admin-token-file".as_ref(),
+            token.as_os_str(),
+            "--history-revisions".as_ref(),
+            "5".as_ref(),
+            "--snapshot-every".as_ref(),
+            "10".as_ref(),
+        ]);
+        std::thread::spawn(move || for _ in lines {});
+        Replica { child, address }
+    };
+    let a = start();
+    let channel_a = channel(a.address).await;
+    let written = rename_sg(channel_a.clone(), 0, 25).await;
+    let head = written.last().map_or(1, |(revision, _, _)| *revision);
+    assert_eq!(head, 26);
+
+    let mut client = etcd_client::Client::connect([etcd.endpoints()], None)
+        .await
+        .expect("etcd client");
+    let log_keys = |kvs: &[etcd_client::KeyValue]| -> Vec<String> {
+        kvs.iter()
+            .map(|kv| kv.key_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let mut kept = Vec::new();
+    for _ in 0..50 {
+        let listing = client
+            .get(
+                "/xborder/log/",
+                Some(
+                    etcd_client::GetOptions::new()
+                        .with_prefix()
+                        .with_keys_only(),
+                ),
+            )
+            .await
+            .expect("list log");
+        kept = log_keys(listing.kvs());
+        if kept.first().map(String::as_str) == Some("/xborder/log/00000000000000000011") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        kept.first().map(String::as_str),
+        Some("/xborder/log/00000000000000000011"),
+        "entries up to the snapshot at 10 are gone: {kept:?}"
+    );
+    // etcd's own compaction on top: nothing a replica needs is in old etcd revisions.
+    let now = client
+        .get("/xborder/head", None)
+        .await
+        .expect("head")
+        .header()
+        .map_or(0, |header| header.revision());
+    client.compact(now, None).await.expect("etcd compaction");
+
+    let c = start();
+    let mut rules = RuleServiceClient::new(channel(c.address).await);
+    let read = rules
+        .get_rule_set(pb::GetRuleSetRequest {
+            jurisdiction: "SG".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(
+        (read.revision, read.version, read.rule_set.map(|r| r.name)),
+        (26, 26, written.last().map(|(_, _, name)| name.clone()))
+    );
+    let oldest = rules
+        .get_rule_set(pb::GetRuleSetRequest {
+            jurisdiction: "SG".into(),
+            at_revision: 22,
+            ..Default::default()
+        })
+        .await
+        .expect("the history window is there")
+        .into_inner();
+    assert_eq!(oldest.version, 22);
+    drop((a, c));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_watchers_moving_between_replicas_see_the_same_sequence_during_200_writes() {
+    let etcd = Etcd::start("watchers", 1);
+    let dir = std::env::temp_dir().join(format!("xborder-etcd-watchers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).expect("token");
+    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &token)).collect();
+    let mut channels = Vec::new();
+    for replica in &replicas {
+        channels.push(channel(replica.address).await);
+    }
+    let store_id = RuleServiceClient::new(channels[0].clone())
+        .list_rule_sets(pb::ListRuleSetsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .store_id;
+    const HEAD: u64 = 201;
+    let watchers: Vec<_> = (0..30)
+        .map(|watcher| {
+            let (channels, store_id) = (channels.clone(), store_id.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let (mut next, mut hop) = (2, watcher);
+                while next <= HEAD {
+                    let end = (next + 4).min(HEAD);
+                    let got =
+                        events(channels[hop % channels.len()].clone(), next, end, &store_id).await;
+                    next = got.last().map_or(next, |(revision, _)| revision + 1);
+                    seen.extend(got.into_iter().map(|(revision, _)| revision));
+                    hop += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    let writers: Vec<_> = [("SG", 67), ("JP", 67), ("KR", 66)]
+        .into_iter()
+        .map(|(jurisdiction, count)| {
+            tokio::spawn(keep_writing(channels.clone(), jurisdiction, count))
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    for watcher in watchers {
+        let seen = watcher.await.expect("watcher");
+        assert_eq!(seen, (2..=HEAD).collect::<Vec<u64>>(), "no gap, no repeat");
+    }
     drop(replicas);
     let _ = std::fs::remove_dir_all(&dir);
 }

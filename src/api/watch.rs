@@ -17,6 +17,9 @@ use super::pb;
 use super::pb::watch_service_server::WatchService;
 use super::state::{Shared, WatchPermit};
 
+/// How long a watch resumed on a lagging replica waits for it to catch up.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The service.
 #[derive(Debug, Clone)]
 pub struct WatchApi(pub Arc<Shared>);
@@ -171,6 +174,10 @@ impl WatchService for WatchApi {
         request: Request<pb::WatchRuleChangesRequest>,
     ) -> Result<Response<Self::WatchRuleChangesStream>, Status> {
         let shared = Arc::clone(&self.0);
+        // A replica of a shared log may not have installed a revision the client saw on
+        // another replica yet: resuming there waits for it rather than refusing it.
+        let resume_after = request.get_ref().start_revision.saturating_sub(1);
+        self.0.store.catch_up_to(resume_after, CATCH_UP).await;
         self.0
             .call(
                 "WatchRuleChanges",

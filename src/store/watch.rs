@@ -121,4 +121,15 @@ impl Store {
         drop(history);
         Ok(Watcher::new(Arc::clone(self), jurisdictions, next))
     }
+
+    /// Waits, at most `timeout`, until the head reaches `revision`, when this store follows
+    /// a shared log (another replica may have committed it already); returns at once for a
+    /// store that is its own source of truth, where a future revision stays an error.
+    pub async fn catch_up_to(&self, revision: u64, timeout: std::time::Duration) {
+        if self.freshness().is_none() || self.head() >= revision {
+            return;
+        }
+        let mut head = self.head_signal.subscribe();
+        let _ = tokio::time::timeout(timeout, head.wait_for(|head| *head >= revision)).await;
+    }
 }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, GetOptions, SortOrder, SortTarget, Txn, TxnOp,
-    TxnOpResponse,
+    Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, SortOrder, SortTarget,
+    Txn, TxnOp, TxnOpResponse,
 };
 
 use crate::engine::Snapshot;
@@ -131,7 +131,7 @@ impl CommitLog for EtcdLog {
         Err(AppendError::Superseded { head })
     }
 
-    fn installed(&mut self, snapshot: &Snapshot, _oldest_retained: u64) {
+    fn installed(&mut self, snapshot: &Snapshot, oldest_retained: u64) {
         if !snapshot
             .revision
             .is_multiple_of(self.options.snapshot_every.max(1))
@@ -143,13 +143,53 @@ impl CommitLog for EtcdLog {
             Err(error) => return tracing::error!(%error, "cannot encode a snapshot for etcd"),
         };
         let key = self.keys.snapshot(snapshot.revision);
-        let mut client = self.client.clone();
+        let (mut client, keys) = (self.client.clone(), self.keys.clone());
         self.bridge.spawn(async move {
             if let Err(error) = client.put(key, bytes, None).await {
-                tracing::warn!(%error, "cannot write a snapshot key to etcd");
+                return tracing::warn!(%error, "cannot write a snapshot key to etcd");
+            }
+            if let Err(error) = compact(&mut client, &keys, oldest_retained).await {
+                tracing::warn!(%error, "cannot compact the log in etcd");
             }
         });
     }
+}
+
+/// Deletes, in one transaction, the log entries and snapshot keys no retained revision
+/// needs: everything before the newest snapshot at or before `oldest_retained` (a replica
+/// starts from that snapshot and the log after it).
+async fn compact(
+    client: &mut Client,
+    keys: &Keys,
+    oldest_retained: u64,
+) -> Result<(), etcd_client::Error> {
+    let newest_usable = GetOptions::new()
+        .with_range(keys.snapshot(oldest_retained + 1))
+        .with_sort(SortTarget::Key, SortOrder::Descend)
+        .with_keys_only()
+        .with_limit(1);
+    let found = client
+        .get(keys.snapshot_prefix(), Some(newest_usable))
+        .await?;
+    let Some(keep_from) = found
+        .kvs()
+        .first()
+        .and_then(|kv| Keys::revision_of(kv.key_str().ok()?))
+    else {
+        return Ok(());
+    };
+    let txn = Txn::new().and_then([
+        TxnOp::delete(
+            keys.log(0),
+            Some(DeleteOptions::new().with_range(keys.log(keep_from + 1))),
+        ),
+        TxnOp::delete(
+            keys.snapshot(0),
+            Some(DeleteOptions::new().with_range(keys.snapshot(keep_from))),
+        ),
+    ]);
+    client.txn(txn).await?;
+    Ok(())
 }
 
 /// The `value/` key a record changes, for people reading etcd.
