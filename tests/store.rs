@@ -662,3 +662,51 @@ async fn watchers_that_disconnect_and_resume_see_exactly_the_committed_sequence(
         assert!(reader.await.expect("reader") > 0);
     }
 }
+
+#[test]
+fn a_writer_taking_over_a_half_committed_boundary_commits_each_jurisdiction_once() {
+    let clock = ManualClock::new("2029-12-31T12:00:00Z".parse().expect("time"));
+    let store = Store::new(&library(), 100, Arc::new(clock.clone()));
+    // SG gets a rule starting on the same day as CN's cn.future.
+    let mut next = sg(&store);
+    let mut starting = next.rules[0].as_ref().clone();
+    starting.id = "sg.future".into();
+    starting.effective_from = Some("2030-01-01".parse().expect("date"));
+    next.rules.push(Arc::new(starting));
+    store.put_rule_set(next, 1, false).expect("write");
+    let boundary: Timestamp = "2030-01-01T00:00:00Z".parse().expect("time");
+    assert_eq!(store.snapshot().next_boundary, Some(boundary));
+
+    // Another replica committed CN's event for the boundary, then stopped before the last.
+    store
+        .install_record(xborder::store::Committed {
+            revision: 3,
+            committed_at: boundary,
+            record: xborder::store::Record::BecameEffective {
+                jurisdiction: "CN".into(),
+                boundary,
+                last: false,
+            },
+        })
+        .expect("install");
+    clock.set("2030-01-01T00:00:01Z".parse().expect("time"));
+    assert_eq!(store.commit_boundary(boundary), [4], "only SG is left");
+    let mut watcher = store.watch(Vec::new(), 3).expect("watch");
+    let events: Vec<(u64, ChangeKind, Key)> =
+        std::iter::from_fn(|| watcher.try_next().expect("open"))
+            .map(|event| (event.revision, event.kind, event.key.clone()))
+            .collect();
+    assert_eq!(
+        events,
+        [
+            (3, ChangeKind::BecameEffective, Key::RuleSet("CN".into())),
+            (4, ChangeKind::BecameEffective, Key::RuleSet("SG".into()))
+        ]
+    );
+    assert_ne!(
+        store.snapshot().next_boundary,
+        Some(boundary),
+        "the boundary is closed"
+    );
+    assert!(store.commit_boundary(boundary).is_empty());
+}

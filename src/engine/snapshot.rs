@@ -31,6 +31,10 @@ pub struct Snapshot {
     /// Rule sets deleted at this revision's head, with the version they were deleted at, so
     /// one created again continues from that version + 1 (versions never repeat for a key).
     pub deleted_versions: BTreeMap<String, u64>,
+    /// Jurisdictions whose `BECAME_EFFECTIVE` change for `next_boundary` is committed while
+    /// the boundary is still open (the last change moves `effective_as_of` on and clears
+    /// this), so a writer taking over a half-committed boundary commits each once.
+    pub boundary_committed: std::collections::BTreeSet<String>,
     /// For each country index, the rule sets applying to data leaving it, by jurisdiction.
     applicable: Vec<Vec<Arc<CompiledRuleSet>>>,
 }
@@ -70,6 +74,7 @@ impl Snapshot {
             effective_as_of,
             next_boundary,
             deleted_versions: BTreeMap::new(),
+            boundary_committed: std::collections::BTreeSet::new(),
             applicable,
         }
     }

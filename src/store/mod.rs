@@ -382,6 +382,12 @@ impl Store {
                 };
             }
         }
+        let mut boundary_committed = head.boundary_committed.clone();
+        if change.effective_as_of.is_some() {
+            boundary_committed.clear();
+        } else if change.kind == ChangeKind::BecameEffective {
+            boundary_committed.extend(change.jurisdictions.iter().cloned());
+        }
         let committed_at = change.committed_at.unwrap_or_else(|| self.clock.now());
         // Records read back from the log are in it already.
         let mut log = self
@@ -404,6 +410,7 @@ impl Store {
         let vocabulary = Arc::clone(&head.vocabulary);
         let mut snapshot = Snapshot::new(revision, effective_as_of, vocabulary, groups, rule_sets);
         snapshot.deleted_versions = deleted_versions;
+        snapshot.boundary_committed = boundary_committed;
         let value = change
             .values
             .iter()

@@ -44,9 +44,12 @@ impl Store {
         if head.next_boundary != Some(boundary) {
             return Vec::new();
         }
+        // Jurisdictions another writer already committed for this boundary (a replica that
+        // stopped half way) are not committed again.
         let mut changes: Vec<Change> = head
             .rule_sets
             .values()
+            .filter(|rule_set| !head.boundary_committed.contains(&*rule_set.jurisdiction))
             .filter_map(|rule_set| boundary_change(rule_set, boundary, false))
             .collect();
         // Only the last change moves the effective time on, so no reader sees the new

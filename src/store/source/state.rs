@@ -19,6 +19,9 @@ struct State {
     /// Deleted rule sets and the version they were deleted at (absent in round-1 files).
     #[serde(default)]
     deleted_versions: BTreeMap<String, u64>,
+    /// Jurisdictions already committed for the open effective-date boundary.
+    #[serde(default)]
+    boundary_committed: std::collections::BTreeSet<String>,
 }
 
 /// `snapshot` as JSON bytes.
@@ -44,6 +47,7 @@ pub(crate) fn encode(snapshot: &Snapshot) -> Result<Vec<u8>, String> {
             })
             .collect(),
         deleted_versions: snapshot.deleted_versions.clone(),
+        boundary_committed: snapshot.boundary_committed.clone(),
     };
     serde_json::to_vec(&state).map_err(|error| format!("cannot encode the snapshot: {error}"))
 }
@@ -82,5 +86,6 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
         &|name| group_versions.get(name).copied().unwrap_or(1),
     );
     snapshot.deleted_versions = state.deleted_versions;
+    snapshot.boundary_committed = state.boundary_committed;
     Ok(snapshot)
 }
