@@ -239,7 +239,13 @@ async fn run(args: Args) -> Result<(), String> {
     let library = load_rules(args.rules_dir.as_deref())
         .map_err(|error| format!("cannot load rules:\n{error}"))?;
     let (store, applied) = match &args.data_dir {
-        _ if args.store == StoreKind::Etcd => {
+        Some(_) if args.store == StoreKind::Etcd => {
+            return Err(
+                "--data-dir and --store etcd do not go together: with etcd, etcd keeps the store"
+                    .into(),
+            );
+        }
+        None if args.store == StoreKind::Etcd => {
             // Every replica reconciles its rule files against the shared store: the first
             // commits a changed file, the others find it applied and commit nothing.
             let store = open_etcd(&args, &library)?;
