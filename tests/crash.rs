@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,21 +18,10 @@ use xborder::api::pb::watch_service_client::WatchServiceClient;
 const TOKEN: &str = "crash-test-token";
 const WRITERS: [&str; 3] = ["SG", "JP", "KR"];
 
-async fn connect(address: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect")
-}
+use common::process::connect;
 
 fn authorized<T>(message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {TOKEN}").parse().expect("header"),
-    );
-    request
+    common::server::with_token(message, TOKEN)
 }
 
 /// Writes new names for `jurisdiction` until the server dies; records every name attempted

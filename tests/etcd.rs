@@ -34,37 +34,56 @@ impl Drop for Replica {
     }
 }
 
-fn replica(etcd: &Etcd, token: &std::path::Path) -> Replica {
+/// A test's directory with the admin token file, removed on drop.
+struct Workdir {
+    dir: std::path::PathBuf,
+    token: std::path::PathBuf,
+}
+
+impl Workdir {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("xborder-etcd-test-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let token = dir.join("token");
+        std::fs::write(&token, TOKEN).expect("token");
+        Self { dir, token }
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An `xborderd --store etcd` replica on `etcd`, with the admin token and `extra` flags.
+fn replica_with(etcd: &Etcd, work: &Workdir, extra: &[&str]) -> Replica {
     let endpoints = etcd.endpoints();
-    let (child, address, _, lines) = common::process::spawn_xborderd(&[
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "--store".as_ref(),
         "etcd".as_ref(),
         "--etcd-endpoints".as_ref(),
         endpoints.as_ref(),
         "--admin-token-file".as_ref(),
-        token.as_os_str(),
+        work.token.as_os_str(),
         "--progress-interval".as_ref(),
         "200ms".as_ref(),
-    ]);
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let (child, address, _, lines) = common::process::spawn_xborderd(&args);
     std::thread::spawn(move || for _ in lines {});
     Replica { child, address }
 }
 
-async fn channel(address: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect")
+fn replica(etcd: &Etcd, work: &Workdir) -> Replica {
+    replica_with(etcd, work, &[])
 }
 
+use common::process::connect as channel;
+
 fn authorized<T>(message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {TOKEN}").parse().expect("header"),
-    );
-    request
+    common::server::with_token(message, TOKEN)
 }
 
 /// Renames SG `count` times through `channel`, reading the version first and retrying on
@@ -135,11 +154,8 @@ async fn events(channel: Channel, start: u64, end: u64, store_id: &str) -> Vec<(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_on_one_etcd_share_one_dense_history() {
     let etcd = Etcd::start("replicas", 1);
-    let dir = std::env::temp_dir().join(format!("xborder-etcd-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).expect("token");
-    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &token)).collect();
+    let work = Workdir::new("test");
+    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &work)).collect();
     let mut channels = Vec::new();
     for replica in &replicas {
         channels.push(channel(replica.address).await);
@@ -240,7 +256,6 @@ async fn replicas_on_one_etcd_share_one_dense_history() {
     }
     assert_eq!(seen, (2..=31).collect::<Vec<u64>>(), "no gap, no repeat");
     drop(replicas);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs `xborderd --store etcd` expecting it to refuse to start; returns its stderr.
@@ -294,11 +309,8 @@ async fn an_unreachable_etcd_or_a_prefix_of_foreign_data_is_refused_at_start() {
     );
 
     // A store whose log holds a damaged entry: refused, nothing half-applied.
-    let dir = std::env::temp_dir().join(format!("xborder-etcd-foreign-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).expect("token");
-    drop(replica(&etcd, &token));
+    let work = Workdir::new("foreign");
+    drop(replica(&etcd, &work));
     let damaged = "/xborder/log/00000000000000000002";
     client
         .put(damaged, "{\"revision\": 2", None)
@@ -306,7 +318,6 @@ async fn an_unreachable_etcd_or_a_prefix_of_foreign_data_is_refused_at_start() {
         .expect("put");
     let stderr = refused_start(&etcd.endpoints(), "/xborder/");
     assert!(stderr.contains(damaged), "the key is named: {stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The whole-server health status through `channel`.
@@ -325,26 +336,13 @@ async fn health(channel: Channel) -> tonic_health::pb::health_check_response::Se
 async fn a_replica_without_etcd_goes_not_serving_keeps_answering_and_recovers() {
     use tonic_health::pb::health_check_response::ServingStatus;
     let mut etcd = Etcd::start("staleness", 1);
-    let dir = std::env::temp_dir().join(format!("xborder-etcd-stale-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).expect("token");
-    let endpoints = etcd.endpoints();
-    let (child, address, _, lines) = common::process::spawn_xborderd(&[
-        "--store".as_ref(),
-        "etcd".as_ref(),
-        "--etcd-endpoints".as_ref(),
-        endpoints.as_ref(),
-        "--admin-token-file".as_ref(),
-        token.as_os_str(),
-        "--max-staleness".as_ref(),
-        "1s".as_ref(),
-        "--etcd-timeout".as_ref(),
-        "1s".as_ref(),
-    ]);
-    std::thread::spawn(move || for _ in lines {});
-    let _replica = Replica { child, address };
-    let channel = channel(address).await;
+    let work = Workdir::new("stale");
+    let replica = replica_with(
+        &etcd,
+        &work,
+        &["--max-staleness", "1s", "--etcd-timeout", "1s"],
+    );
+    let channel = channel(replica.address).await;
     assert_eq!(health(channel.clone()).await, ServingStatus::Serving);
 
     etcd.kill(0);
@@ -400,7 +398,6 @@ async fn a_replica_without_etcd_goes_not_serving_keeps_answering_and_recovers() 
         written = rename_once(channel.clone()).await;
     }
     assert_eq!(written.expect("writes work again"), 2);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One rename of SG at its current version; the revision it created.
@@ -501,11 +498,8 @@ async fn keep_writing(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replica_and_a_killed_etcd_leader_lose_no_acknowledged_write() {
     let mut etcd = Etcd::start("faults", 3);
-    let dir = std::env::temp_dir().join(format!("xborder-etcd-faults-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).expect("token");
-    let mut replicas: Vec<Option<Replica>> = (0..3).map(|_| Some(replica(&etcd, &token))).collect();
+    let work = Workdir::new("faults");
+    let mut replicas: Vec<Option<Replica>> = (0..3).map(|_| Some(replica(&etcd, &work))).collect();
     let addresses: Vec<SocketAddr> = replicas.iter().flatten().map(|r| r.address).collect();
     let mut channels = Vec::new();
     for address in &addresses {
@@ -602,15 +596,13 @@ async fn a_killed_replica_and_a_killed_etcd_leader_lose_no_acknowledged_write() 
     }
     assert!(after.expect("writes work again") > head);
     drop(replicas);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn replicas_with_the_same_changed_rule_files_commit_each_change_once() {
     let etcd = Etcd::start("reconcile", 1);
-    let dir = std::env::temp_dir().join(format!("xborder-etcd-reconcile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let rules = dir.join("rules");
+    let work = Workdir::new("reconcile");
+    let rules = work.dir.join("rules");
     for sub in ["vocabulary", "groups", "jurisdictions"] {
         let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("deploy/rules")
@@ -621,21 +613,8 @@ fn replicas_with_the_same_changed_rule_files_commit_each_change_once() {
             std::fs::copy(entry.path(), rules.join(sub).join(entry.file_name())).expect("copy");
         }
     }
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).expect("token");
-    let endpoints = etcd.endpoints();
-    let start = || {
-        let (child, address, _, lines) = common::process::spawn_xborderd(&[
-            "--store".as_ref(),
-            "etcd".as_ref(),
-            "--etcd-endpoints".as_ref(),
-            endpoints.as_ref(),
-            "--rules-dir".as_ref(),
-            rules.as_os_str(),
-        ]);
-        std::thread::spawn(move || for _ in lines {});
-        Replica { child, address }
-    };
+    let rules_dir = rules.display().to_string();
+    let start = || replica_with(&etcd, &work, &["--rules-dir", &rules_dir]);
     drop(start()); // bootstraps revision 1 from the directory
 
     let sg = rules.join("jurisdictions/SG.yaml");
@@ -668,32 +647,18 @@ fn replicas_with_the_same_changed_rule_files_commit_each_change_once() {
         }
     });
     drop(replicas);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_compacted_with_the_history_and_a_new_replica_starts_from_a_snapshot_key() {
     let etcd = Etcd::start("compaction", 1);
-    let dir = std::env::temp_dir().join(format!("xborder-etcd-compact-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).expect("token");
-    let endpoints = etcd.endpoints();
+    let work = Workdir::new("compact");
     let start = || {
-        let (child, address, _, lines) = common::process::spawn_xborderd(&[
-            "--store".as_ref(),
-            "etcd".as_ref(),
-            "--etcd-endpoints".as_ref(),
-            endpoints.as_ref(),
-            "--admin-token-file".as_ref(),
-            token.as_os_str(),
-            "--history-revisions".as_ref(),
-            "5".as_ref(),
-            "--snapshot-every".as_ref(),
-            "10".as_ref(),
-        ]);
-        std::thread::spawn(move || for _ in lines {});
-        Replica { child, address }
+        replica_with(
+            &etcd,
+            &work,
+            &["--history-revisions", "5", "--snapshot-every", "10"],
+        )
     };
     let a = start();
     let channel_a = channel(a.address).await;
@@ -767,17 +732,13 @@ async fn the_log_is_compacted_with_the_history_and_a_new_replica_starts_from_a_s
         .into_inner();
     assert_eq!(oldest.version, 22);
     drop((a, c));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_watchers_moving_between_replicas_see_the_same_sequence_during_200_writes() {
     let etcd = Etcd::start("watchers", 1);
-    let dir = std::env::temp_dir().join(format!("xborder-etcd-watchers-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).expect("token");
-    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &token)).collect();
+    let work = Workdir::new("watchers");
+    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &work)).collect();
     let mut channels = Vec::new();
     for replica in &replicas {
         channels.push(channel(replica.address).await);
@@ -821,5 +782,4 @@ async fn thirty_watchers_moving_between_replicas_see_the_same_sequence_during_20
         assert_eq!(seen, (2..=HEAD).collect::<Vec<u64>>(), "no gap, no repeat");
     }
     drop(replicas);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -43,3 +43,12 @@ pub fn spawn_xborderd(
     };
     (child, address, log, lines)
 }
+
+/// A gRPC connection to a server process at `address`.
+pub async fn connect(address: SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect")
+}
