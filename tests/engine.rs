@@ -392,3 +392,40 @@ fn the_same_input_gives_byte_identical_answers() {
         "onward leg serialised: {first}"
     );
 }
+
+#[test]
+fn origin_conditions_look_at_where_the_route_starts() {
+    // China's Provisions Art. 4 shape: data collected abroad and sent on from China is
+    // exempt; data collected in China is not.
+    let mut files = common::files();
+    files.push(xborder::rules_io::RuleFile {
+        path: "jurisdictions/SG.yaml".into(),
+        text: "jurisdiction: SG\nname: Singapore (origin test)\nrules:\n  - id: sg.export\n    title: Exports need a contract\n    citation: Test Act s.1\n    source: https://example.org/sg\n    effect: require\n    any_of: [consent]\n    when: {categories_any: [user]}\n    unless:\n      - origin_not_in: [SG]\n  - id: sg.from_concern\n    title: Data first collected in a country of concern\n    citation: Test Act s.2\n    source: https://example.org/sg\n    effect: review\n    when: {origin_in: [group:concern]}\n".into(),
+    });
+    files.retain(|file| file.path != "jurisdictions/SG.yaml" || file.text.contains("origin test"));
+    let snapshot = common::snapshot_of(&files);
+    let assess = |flow: &Flow| {
+        xborder::engine::assess(&snapshot, flow, common::now(), false).expect("valid flow")
+    };
+    let collected_here = common::flow("SG", "US", &["user.contact"], 10);
+    assert_eq!(assess(&collected_here).decision, Decision::Conditional);
+    let mut passing_through = common::flow("JP", "US", &["user.contact"], 10);
+    passing_through.transit = vec!["SG".into()];
+    let answer = assess(&passing_through);
+    assert!(
+        !answer
+            .matched_rules
+            .iter()
+            .any(|rule| &*rule.rule.rule_id == "sg.export"),
+        "collected abroad: exempt on the SG->US leg: {}",
+        answer.summary
+    );
+    let mut from_concern = common::flow("CN", "US", &["user.contact"], 10);
+    from_concern.transit = vec!["SG".into()];
+    assert!(
+        assess(&from_concern)
+            .matched_rules
+            .iter()
+            .any(|rule| &*rule.rule.rule_id == "sg.from_concern")
+    );
+}

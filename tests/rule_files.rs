@@ -280,3 +280,20 @@ fn one_file_with_several_errors_reports_all_of_them() {
         ]
     );
 }
+
+#[test]
+fn unknown_origin_codes_are_named_at_their_position() {
+    let errors = errors_with(
+        "jurisdictions/SG.yaml",
+        &rule(
+            "    effect: permit\n    when: {origin_in: [QQ]}\n    unless:\n      - origin_not_in: [group:nowhere]\n",
+        ),
+    );
+    assert_eq!(
+        errors,
+        [
+            "rules/jurisdictions/SG.yaml:9:24: `QQ` is neither an ISO 3166-1 alpha-2 country code nor `group:NAME`",
+            "rules/jurisdictions/SG.yaml:11:25: unknown country group `nowhere`"
+        ]
+    );
+}

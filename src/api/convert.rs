@@ -124,6 +124,8 @@ fn conditions(conditions: pb::Conditions) -> Conditions {
     Conditions {
         destinations_in: conditions.destinations_in,
         destinations_not_in: conditions.destinations_not_in,
+        origin_in: conditions.origin_in,
+        origin_not_in: conditions.origin_not_in,
         categories_any: conditions.categories_any,
         min_subjects: conditions.min_subjects,
         max_subjects: conditions.max_subjects,
@@ -216,6 +218,8 @@ fn pb_conditions(conditions: &Conditions) -> pb::Conditions {
     pb::Conditions {
         destinations_in: conditions.destinations_in.clone(),
         destinations_not_in: conditions.destinations_not_in.clone(),
+        origin_in: conditions.origin_in.clone(),
+        origin_not_in: conditions.origin_not_in.clone(),
         categories_any: conditions.categories_any.clone(),
         min_subjects: conditions.min_subjects,
         max_subjects: conditions.max_subjects,

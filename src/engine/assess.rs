@@ -268,6 +268,13 @@ fn holds(
     if let Some(set) = &conditions.destinations_not_in {
         check(!set.contains(leg.to), "destinations_not_in")?;
     }
+    let origin = flow.route().first().copied();
+    if let Some(set) = &conditions.origin_in {
+        check(origin.is_some_and(|o| set.contains(o)), "origin_in")?;
+    }
+    if let Some(set) = &conditions.origin_not_in {
+        check(!origin.is_some_and(|o| set.contains(o)), "origin_not_in")?;
+    }
     if let Some(set) = &conditions.categories_any {
         check(set.intersects(&flow.categories), "categories_any")?;
     }

@@ -47,6 +47,8 @@ pub type Groups = BTreeMap<String, Arc<Group>>;
 pub(crate) struct CompiledConditions {
     pub(crate) destinations_in: Option<CountrySet>,
     pub(crate) destinations_not_in: Option<CountrySet>,
+    pub(crate) origin_in: Option<CountrySet>,
+    pub(crate) origin_not_in: Option<CountrySet>,
     pub(crate) categories_any: Option<IdSet>,
     pub(crate) min_subjects: Option<u64>,
     pub(crate) max_subjects: Option<u64>,
@@ -173,6 +175,8 @@ fn referenced_groups(rule_set: &RuleSet) -> BTreeSet<String> {
                 .destinations_in
                 .iter()
                 .chain(&block.destinations_not_in)
+                .chain(&block.origin_in)
+                .chain(&block.origin_not_in)
         })
         .chain(&rule_set.covers)
         .filter_map(|place| place.strip_prefix(GROUP_PREFIX))
@@ -315,6 +319,9 @@ impl Resolver<'_> {
                 .then(|| self.places(&conditions.destinations_in)),
             destinations_not_in: stated(&conditions.destinations_not_in)
                 .then(|| self.places(&conditions.destinations_not_in)),
+            origin_in: stated(&conditions.origin_in).then(|| self.places(&conditions.origin_in)),
+            origin_not_in: stated(&conditions.origin_not_in)
+                .then(|| self.places(&conditions.origin_not_in)),
             categories_any: stated(&conditions.categories_any)
                 .then(|| self.categories(&conditions.categories_any)),
             min_subjects: conditions.min_subjects,

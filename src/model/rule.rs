@@ -115,6 +115,14 @@ pub struct Conditions {
     /// The leg's destination is none of these codes or `group:NAME`s.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destinations_not_in: Vec<String>,
+    /// The flow's origin (the first location of its route) is one of these codes or
+    /// `group:NAME`s: for exemptions that depend on where the data was collected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origin_in: Vec<String>,
+    /// The flow's origin is none of these codes or `group:NAME`s (China's exemption for
+    /// personal information collected abroad, processed in China and sent back out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origin_not_in: Vec<String>,
     /// Some flow category equals or lies below one of these keys or `set:NAME`s.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories_any: Vec<String>,

@@ -301,6 +301,12 @@ impl Context<'_> {
             &format!("{path}.destinations_not_in"),
             &conditions.destinations_not_in,
         );
+        self.places(report, &format!("{path}.origin_in"), &conditions.origin_in);
+        self.places(
+            report,
+            &format!("{path}.origin_not_in"),
+            &conditions.origin_not_in,
+        );
         for (index, key) in conditions.categories_any.iter().enumerate() {
             let known = match key.strip_prefix(SET_PREFIX) {
                 Some(set) => self.category_sets.contains_key(set),
