@@ -89,19 +89,45 @@ fn authorized<T>(message: T) -> tonic::Request<T> {
 /// Renames SG `count` times through `channel`, reading the version first and retrying on
 /// a lost race; returns (revision, version, name) of each acknowledged write.
 async fn rename_sg(channel: Channel, writer: usize, count: usize) -> Vec<(u64, u64, String)> {
-    let mut rules = RuleServiceClient::new(channel);
+    renames(vec![channel], "SG", writer, count, false).await
+}
+
+/// Renames `jurisdiction` through `channels` in turn until `count` writes are
+/// acknowledged, retrying on lost races and, when `faults` are expected, on UNAVAILABLE (no
+/// quorum, a dead replica); returns (revision, version, name) of each acknowledged write.
+async fn renames(
+    channels: Vec<Channel>,
+    jurisdiction: &'static str,
+    writer: usize,
+    count: usize,
+    faults: bool,
+) -> Vec<(u64, u64, String)> {
+    let transient = |code: Code| {
+        code == Code::Aborted
+            || (faults && matches!(code, Code::Unavailable | Code::Unknown | Code::Cancelled))
+    };
     let mut done = Vec::new();
+    let mut attempt = 0usize;
     while done.len() < count {
-        let current = rules
+        attempt += 1;
+        assert!(attempt < 2_000, "writes never got through");
+        let mut rules = RuleServiceClient::new(channels[attempt % channels.len()].clone());
+        let read = rules
             .get_rule_set(pb::GetRuleSetRequest {
-                jurisdiction: "SG".into(),
+                jurisdiction: jurisdiction.into(),
                 ..Default::default()
             })
-            .await
-            .expect("read SG")
-            .into_inner();
-        let mut rule_set = current.rule_set.expect("SG");
-        let name = format!("SG by writer {writer}, write {}", done.len());
+            .await;
+        let current = match read {
+            Ok(current) => current.into_inner(),
+            Err(status) if transient(status.code()) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            Err(status) => panic!("read failed: {status:?}"),
+        };
+        let mut rule_set = current.rule_set.unwrap_or_default();
+        let name = format!("{jurisdiction} by writer {writer}, attempt {attempt}");
         rule_set.name.clone_from(&name);
         match rules
             .put_rule_set(authorized(pb::PutRuleSetRequest {
@@ -115,7 +141,9 @@ async fn rename_sg(channel: Channel, writer: usize, count: usize) -> Vec<(u64, u
                 let answer = answer.into_inner();
                 done.push((answer.revision, answer.version, name));
             }
-            Err(status) if status.code() == Code::Aborted => {}
+            Err(status) if transient(status.code()) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             Err(status) => panic!("write failed: {status:?}"),
         }
     }
@@ -444,55 +472,17 @@ async fn leader(etcd: &Etcd, size: usize) -> usize {
     panic!("no etcd leader");
 }
 
-/// Renames `jurisdiction` through the first live channel of `channels` until `count`
-/// writes are acknowledged, retrying on UNAVAILABLE (no quorum, a dead replica) and on lost
-/// races; returns (revision, name) of each acknowledged write.
+/// `renames` under faults, returning (revision, name).
 async fn keep_writing(
     channels: Vec<Channel>,
     jurisdiction: &'static str,
     count: usize,
 ) -> Vec<(u64, String)> {
-    let mut done = Vec::new();
-    let mut attempt = 0usize;
-    while done.len() < count {
-        attempt += 1;
-        assert!(attempt < 2_000, "writes never got through");
-        let channel = channels[attempt % channels.len()].clone();
-        let mut rules = RuleServiceClient::new(channel);
-        let read = rules
-            .get_rule_set(pb::GetRuleSetRequest {
-                jurisdiction: jurisdiction.into(),
-                ..Default::default()
-            })
-            .await;
-        let Ok(current) = read.map(tonic::Response::into_inner) else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let mut rule_set = current.rule_set.unwrap_or_default();
-        let name = format!("{jurisdiction} write {attempt}");
-        rule_set.name.clone_from(&name);
-        match rules
-            .put_rule_set(authorized(pb::PutRuleSetRequest {
-                rule_set: Some(rule_set),
-                expected_version: current.version,
-                validate_only: false,
-            }))
-            .await
-        {
-            Ok(answer) => done.push((answer.into_inner().revision, name)),
-            Err(status)
-                if matches!(
-                    status.code(),
-                    Code::Aborted | Code::Unavailable | Code::Unknown | Code::Cancelled
-                ) =>
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(status) => panic!("write failed: {status:?}"),
-        }
-    }
-    done
+    renames(channels, jurisdiction, 0, count, true)
+        .await
+        .into_iter()
+        .map(|(revision, _, name)| (revision, name))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
