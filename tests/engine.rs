@@ -45,6 +45,7 @@ fn unknown_input_is_rejected_with_every_field_path() {
         purpose: "world_domination".into(),
         protection: "rot13".into(),
         exporter: [("secret_agent".to_owned(), true)].into(),
+        importer: [("double_agent".to_owned(), false)].into(),
         data_subject_count: Some(1),
     };
     let Err(FlowError::Invalid(violations)) = assess(&snapshot(), &bad, now(), false) else {
@@ -60,7 +61,8 @@ fn unknown_input_is_rejected_with_every_field_path() {
             "flow.safeguards[0]",
             "flow.purpose",
             "flow.protection",
-            "flow.exporter.secret_agent"
+            "flow.exporter.secret_agent",
+            "flow.importer.double_agent"
         ]
     );
     assert_eq!(
@@ -428,4 +430,28 @@ fn origin_conditions_look_at_where_the_route_starts() {
             .iter()
             .any(|rule| &*rule.rule.rule_id == "sg.from_concern")
     );
+}
+
+#[test]
+fn importer_facts_decide_partial_adequacy_and_a_private_business_is_the_default() {
+    let mut files = common::files();
+    files.retain(|file| file.path != "jurisdictions/SG.yaml");
+    files.push(xborder::rules_io::RuleFile {
+        path: "jurisdictions/SG.yaml".into(),
+        text: "jurisdiction: SG\nname: Singapore (importer test)\nrules:\n  - id: sg.public_bodies\n    title: Transfers to foreign public authorities need a contract\n    citation: Test Act s.3\n    source: https://example.org/sg\n    effect: require\n    any_of: [consent]\n    when: {categories_any: [user], importer: {public_authority: true}}\n".into(),
+    });
+    let snapshot = common::snapshot_of(&files);
+    let decide = |flow: &Flow| {
+        xborder::engine::assess(&snapshot, flow, now(), false)
+            .expect("valid flow")
+            .decision
+    };
+    let mut flow = common::flow("SG", "JP", &["user.contact"], 10);
+    assert_eq!(
+        decide(&flow),
+        Decision::Permitted,
+        "unset: a private business"
+    );
+    flow.importer = [("public_authority".to_owned(), true)].into();
+    assert_eq!(decide(&flow), Decision::Conditional);
 }

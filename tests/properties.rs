@@ -50,6 +50,7 @@ prop_compose! {
         purpose in prop::sample::select(PURPOSES),
         protection in prop::sample::select(PROTECTIONS),
         critical in any::<bool>(),
+        public_authority in any::<bool>(),
     ) -> Flow {
         Flow {
             origin: origin.into(),
@@ -61,6 +62,7 @@ prop_compose! {
             purpose: purpose.into(),
             protection: protection.into(),
             exporter: [("critical_infrastructure".to_owned(), critical)].into(),
+            importer: [("public_authority".to_owned(), public_authority)].into(),
         }
     }
 }

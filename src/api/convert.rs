@@ -77,6 +77,12 @@ impl TryFrom<pb::AssessFlowRequest> for FlowQuery {
                 )])
             })
             .unwrap_or_default();
+        let importer = flow
+            .importer
+            .map(|importer| {
+                BTreeMap::from([("public_authority".to_owned(), importer.public_authority)])
+            })
+            .unwrap_or_default();
         violations.finish(FlowQuery {
             request_id: request.request_id,
             flow: Flow {
@@ -89,6 +95,7 @@ impl TryFrom<pb::AssessFlowRequest> for FlowQuery {
                 purpose: flow.purpose,
                 protection: flow.protection,
                 exporter,
+                importer,
             },
             at_revision: request.at_revision,
             at_time,
@@ -132,6 +139,7 @@ fn conditions(conditions: pb::Conditions) -> Conditions {
         purposes_any: conditions.purposes_any,
         protection_any: conditions.protection_any,
         exporter: conditions.exporter.into_iter().collect(),
+        importer: conditions.importer.into_iter().collect(),
     }
 }
 
@@ -227,6 +235,11 @@ fn pb_conditions(conditions: &Conditions) -> pb::Conditions {
         protection_any: conditions.protection_any.clone(),
         exporter: conditions
             .exporter
+            .iter()
+            .map(|(key, value)| (key.clone(), *value))
+            .collect(),
+        importer: conditions
+            .importer
             .iter()
             .map(|(key, value)| (key.clone(), *value))
             .collect(),

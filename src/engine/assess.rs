@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use crate::model::{
-    Assessment, Decision, Effect, Flow, Leg, MatchedRule, Obligation, Requirement, RuleRef,
+    Assessment, Decision, Effect, Flow, IdSet, Leg, MatchedRule, Obligation, Requirement, RuleRef,
     RuleSetVersion, TraceEntry,
 };
 
@@ -299,11 +299,18 @@ fn holds(
     if let Some(set) = &conditions.protection_any {
         check(set.contains(flow.protection), "protection_any")?;
     }
-    if !(conditions.exporter_true.is_empty() && conditions.exporter_false.is_empty()) {
-        let ok = flow.exporter.is_superset(&conditions.exporter_true)
-            && !flow.exporter.intersects(&conditions.exporter_false);
-        check(ok, "exporter")?;
-    }
+    let attributes_hold =
+        |has: &IdSet, yes: &IdSet, no: &IdSet| has.is_superset(yes) && !has.intersects(no);
+    let exporter = (&conditions.exporter_true, &conditions.exporter_false);
+    check(
+        attributes_hold(&flow.exporter, exporter.0, exporter.1),
+        "exporter",
+    )?;
+    let importer = (&conditions.importer_true, &conditions.importer_false);
+    check(
+        attributes_hold(&flow.importer, importer.0, importer.1),
+        "importer",
+    )?;
     Ok(())
 }
 

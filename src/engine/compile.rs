@@ -57,6 +57,8 @@ pub(crate) struct CompiledConditions {
     /// Exporter attributes that must be `true` and those that must be `false`.
     pub(crate) exporter_true: IdSet,
     pub(crate) exporter_false: IdSet,
+    pub(crate) importer_true: IdSet,
+    pub(crate) importer_false: IdSet,
 }
 
 /// When a rule applies: its conditions and effective window, shared between versions of
@@ -303,17 +305,10 @@ impl Resolver<'_> {
 
     fn conditions(&self, conditions: &Conditions) -> CompiledConditions {
         let stated = |list: &[String]| !list.is_empty();
-        let mut exporter_true = IdSet::EMPTY;
-        let mut exporter_false = IdSet::EMPTY;
-        for (attribute, value) in &conditions.exporter {
-            if let Some(id) = self.vocabulary.ids(Kind::ExporterAttribute).get(attribute) {
-                if *value {
-                    exporter_true.insert(id);
-                } else {
-                    exporter_false.insert(id);
-                }
-            }
-        }
+        let (exporter_true, exporter_false) =
+            self.attributes(Kind::ExporterAttribute, &conditions.exporter);
+        let (importer_true, importer_false) =
+            self.attributes(Kind::ImporterAttribute, &conditions.importer);
         CompiledConditions {
             destinations_in: stated(&conditions.destinations_in)
                 .then(|| self.places(&conditions.destinations_in)),
@@ -332,6 +327,23 @@ impl Resolver<'_> {
                 .then(|| self.id_set(Kind::Protection, &conditions.protection_any)),
             exporter_true,
             exporter_false,
+            importer_true,
+            importer_false,
         }
+    }
+
+    /// The attributes required `true` and those required `false`, as id sets.
+    fn attributes(&self, kind: Kind, attributes: &BTreeMap<String, bool>) -> (IdSet, IdSet) {
+        let (mut yes, mut no) = (IdSet::EMPTY, IdSet::EMPTY);
+        for (attribute, value) in attributes {
+            if let Some(id) = self.vocabulary.ids(kind).get(attribute) {
+                if *value {
+                    yes.insert(id)
+                } else {
+                    no.insert(id)
+                }
+            }
+        }
+        (yes, no)
     }
 }

@@ -1,6 +1,8 @@
 //! Validation of a caller's flow into interned form. Unknown input is an error naming the
 //! field path (`flow.data_categories[2]`), never silently ignored.
 
+use std::collections::BTreeMap;
+
 use crate::model::flow::DEFAULT_PROTECTION;
 use crate::model::{CountryCode, Flow, IdSet, Kind, Violation, Vocabulary};
 
@@ -37,6 +39,8 @@ pub(crate) struct ValidFlow {
     pub(crate) protection: u8,
     /// Exporter attributes that are `true`.
     pub(crate) exporter: IdSet,
+    /// Importer attributes that are `true`.
+    pub(crate) importer: IdSet,
 }
 
 impl ValidFlow {
@@ -134,17 +138,22 @@ impl ValidFlow {
             &flow.protection
         };
         let protection = single("flow.protection", protection_name, Kind::Protection);
-        let mut exporter = IdSet::EMPTY;
-        for (attribute, value) in &flow.exporter {
-            match vocabulary.ids(Kind::ExporterAttribute).get(attribute) {
-                Some(id) if *value => exporter.insert(id),
-                Some(_) => {}
-                None => violations.push(Violation {
-                    path: format!("flow.exporter.{attribute}"),
-                    message: format!("unknown exporter attribute `{attribute}`"),
-                }),
+        let mut attributes = |field: &str, kind: Kind, given: &BTreeMap<String, bool>| {
+            let mut set = IdSet::EMPTY;
+            for (attribute, value) in given {
+                match vocabulary.ids(kind).get(attribute) {
+                    Some(id) if *value => set.insert(id),
+                    Some(_) => {}
+                    None => violations.push(Violation {
+                        path: format!("flow.{field}.{attribute}"),
+                        message: format!("unknown {} `{attribute}`", kind.noun()),
+                    }),
+                }
             }
-        }
+            set
+        };
+        let exporter = attributes("exporter", Kind::ExporterAttribute, &flow.exporter);
+        let importer = attributes("importer", Kind::ImporterAttribute, &flow.importer);
         match (violations.is_empty(), protection) {
             (true, Some(protection)) => Ok(Self {
                 route,
@@ -155,6 +164,7 @@ impl ValidFlow {
                 purpose,
                 protection,
                 exporter,
+                importer,
             }),
             _ => Err(FlowError::Invalid(violations)),
         }

@@ -38,6 +38,11 @@ pub struct Flow {
     /// of critical information infrastructure), so an exporter that has not been told is not one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exporter: BTreeMap<String, bool>,
+    /// Importer attributes (`public_authority: true`). An absent attribute is `false`: the
+    /// default importer is a private business (partial adequacy such as Japan's or
+    /// Canada's covers private businesses and is decided by this fact).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub importer: BTreeMap<String, bool>,
 }
 
 /// The protection state a flow has when it states none.

@@ -141,6 +141,9 @@ pub struct Conditions {
     /// Each named exporter attribute has this value (an absent attribute is `false`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exporter: BTreeMap<String, bool>,
+    /// Each named importer attribute has this value (an absent attribute is `false`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub importer: BTreeMap<String, bool>,
 }
 
 impl Conditions {

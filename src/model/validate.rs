@@ -342,12 +342,17 @@ impl Context<'_> {
             &conditions.protection_any,
             Kind::Protection,
         );
-        for attribute in conditions.exporter.keys() {
-            if !self.vocabulary.contains(Kind::ExporterAttribute, attribute) {
-                report.add(
-                    format!("{path}.exporter.{attribute}"),
-                    format!("unknown exporter attribute `{attribute}`"),
-                );
+        for (field, kind, attributes) in [
+            ("exporter", Kind::ExporterAttribute, &conditions.exporter),
+            ("importer", Kind::ImporterAttribute, &conditions.importer),
+        ] {
+            for attribute in attributes.keys() {
+                if !self.vocabulary.contains(kind, attribute) {
+                    report.add(
+                        format!("{path}.{field}.{attribute}"),
+                        format!("unknown {} `{attribute}`", kind.noun()),
+                    );
+                }
             }
         }
     }

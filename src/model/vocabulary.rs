@@ -35,6 +35,9 @@ pub struct VocabularyFile {
     /// Boolean attributes of the exporter.
     #[serde(default)]
     pub exporter_attributes: BTreeMap<String, String>,
+    /// Boolean attributes of the importer.
+    #[serde(default)]
+    pub importer_attributes: BTreeMap<String, String>,
 }
 
 /// The kinds of vocabulary id; used to name the section a violation is about.
@@ -52,17 +55,20 @@ pub enum Kind {
     Obligation,
     /// `exporter_attributes`
     ExporterAttribute,
+    /// `importer_attributes`
+    ImporterAttribute,
 }
 
 impl Kind {
     /// Every kind, in file order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Category,
         Kind::Mechanism,
         Kind::Purpose,
         Kind::Protection,
         Kind::Obligation,
         Kind::ExporterAttribute,
+        Kind::ImporterAttribute,
     ];
 
     /// The section name in a vocabulary file.
@@ -74,6 +80,7 @@ impl Kind {
             Kind::Protection => "protections",
             Kind::Obligation => "obligations",
             Kind::ExporterAttribute => "exporter_attributes",
+            Kind::ImporterAttribute => "importer_attributes",
         }
     }
 
@@ -86,6 +93,7 @@ impl Kind {
             Kind::Protection => "protection state",
             Kind::Obligation => "obligation",
             Kind::ExporterAttribute => "exporter attribute",
+            Kind::ImporterAttribute => "importer attribute",
         }
     }
 }
@@ -100,6 +108,7 @@ impl VocabularyFile {
             Kind::Protection => &self.protections,
             Kind::Obligation => &self.obligations,
             Kind::ExporterAttribute => &self.exporter_attributes,
+            Kind::ImporterAttribute => &self.importer_attributes,
         }
     }
 
@@ -111,6 +120,7 @@ impl VocabularyFile {
             Kind::Protection => &mut self.protections,
             Kind::Obligation => &mut self.obligations,
             Kind::ExporterAttribute => &mut self.exporter_attributes,
+            Kind::ImporterAttribute => &mut self.importer_attributes,
         }
     }
 
@@ -173,7 +183,7 @@ impl Interner {
 pub struct Vocabulary {
     /// The merged definitions, as written.
     pub definitions: VocabularyFile,
-    interners: [Interner; 6],
+    interners: [Interner; Kind::ALL.len()],
 }
 
 impl Vocabulary {

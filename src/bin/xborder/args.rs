@@ -101,6 +101,9 @@ pub struct AssessArgs {
     /// The exporter operates critical information infrastructure.
     #[arg(long)]
     pub critical_infrastructure: bool,
+    /// The importer is a public authority (default: a private business).
+    #[arg(long)]
+    pub importer_public_authority: bool,
     /// Assess against a retained revision.
     #[arg(long)]
     pub at_revision: Option<u64>,

@@ -54,6 +54,9 @@ pub async fn run(client: Client, args: AssessArgs, format: Format) -> Result<Exi
             exporter: Some(pb::Exporter {
                 critical_infrastructure: args.critical_infrastructure,
             }),
+            importer: Some(pb::Importer {
+                public_authority: args.importer_public_authority,
+            }),
         }),
         at_revision: args.at_revision.unwrap_or_default(),
         at_time: args.at_time.map(to_timestamp),
