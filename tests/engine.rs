@@ -455,3 +455,37 @@ fn importer_facts_decide_partial_adequacy_and_a_private_business_is_the_default(
     flow.importer = [("public_authority".to_owned(), true)].into();
     assert_eq!(decide(&flow), Decision::Conditional);
 }
+
+#[test]
+fn effective_dates_are_local_midnights_of_the_rule_sets_time_zone() {
+    let mut files = common::files();
+    files.retain(|file| file.path != "jurisdictions/SG.yaml");
+    files.push(xborder::rules_io::RuleFile {
+        path: "jurisdictions/SG.yaml".into(),
+        text: "jurisdiction: SG\nname: Singapore (time zone test)\ntime_zone: Asia/Shanghai\nrules:\n  - id: sg.new_law\n    title: A law from 1 January 2030, Beijing time\n    citation: Test Act s.4\n    source: https://example.org/sg\n    effect: review\n    when: {categories_any: [user]}\n    effective_from: 2030-01-01\n".into(),
+    });
+    let snapshot = common::snapshot_of(&files);
+    let decide = |at: &str| {
+        let flow = common::flow("SG", "JP", &["user.contact"], 10);
+        xborder::engine::assess(&snapshot, &flow, at.parse().expect("time"), false)
+            .expect("valid flow")
+            .decision
+    };
+    assert_eq!(decide("2029-12-31T15:59:59Z"), Decision::Permitted);
+    assert_eq!(
+        decide("2029-12-31T16:00:00Z"),
+        Decision::ReviewRequired,
+        "00:00 in Beijing"
+    );
+    let boundary = xborder::engine::Snapshot::from_library(
+        &xborder::rules_io::load(&files, "").expect("library"),
+        1,
+        "2029-06-01T00:00:00Z".parse().expect("time"),
+    )
+    .next_boundary;
+    assert_eq!(
+        boundary,
+        Some("2029-12-31T16:00:00Z".parse().expect("time")),
+        "the scheduler wakes at the local midnight"
+    );
+}

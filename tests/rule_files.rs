@@ -297,3 +297,17 @@ fn unknown_origin_codes_are_named_at_their_position() {
         ]
     );
 }
+
+#[test]
+fn a_time_zone_that_is_not_an_iana_name() {
+    let errors = errors_with(
+        "jurisdictions/SG.yaml",
+        "jurisdiction: SG\nname: Singapore\ntime_zone: Asia/Singapur\nrules:\n  - id: sg.a\n    title: A\n    citation: PDPA s.26\n    source: https://example.org\n    effect: permit\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "rules/jurisdictions/SG.yaml:3:12: `Asia/Singapur` is not an IANA time zone name (such as `Asia/Shanghai`)"
+        ]
+    );
+}

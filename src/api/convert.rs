@@ -194,6 +194,7 @@ pub fn rule_set(message: pb::RuleSet, prefix: &str) -> Result<RuleSet, Vec<Viola
     violations.finish(RuleSet {
         jurisdiction: message.jurisdiction,
         name: message.name,
+        time_zone: Some(message.time_zone).filter(|zone| !zone.is_empty()),
         covers: message.covers,
         profile: Arc::new(Profile {
             law: profile.law,
@@ -261,6 +262,7 @@ pub fn pb_rule_set(rule_set: &RuleSet) -> pb::RuleSet {
     pb::RuleSet {
         jurisdiction: rule_set.jurisdiction.clone(),
         name: rule_set.name.clone(),
+        time_zone: rule_set.time_zone.clone().unwrap_or_default(),
         covers: rule_set.covers.clone(),
         profile: Some(pb::Profile {
             law: rule_set.profile.law.clone(),

@@ -77,7 +77,7 @@ fn walk(
     at: Timestamp,
     visitor: &mut impl Visitor,
 ) -> Result<(), FlowError> {
-    let today = at.to_zoned(TimeZone::UTC).date();
+    let utc_today = at.to_zoned(TimeZone::UTC).date();
     // The most severe rule that depends on an unstated fact: it only matters if it could
     // make the answer more severe than the rules that could be decided.
     let mut undetermined: Option<(Decision, &'static str, &CompiledRule, Leg)> = None;
@@ -88,6 +88,12 @@ fn walk(
         }
         for rule_set in rule_sets {
             visitor.consult(rule_set);
+            // Effective dates are local midnights of the rule set's time zone.
+            let today = if rule_set.source.time_zone.is_none() {
+                utc_today
+            } else {
+                at.to_zoned(rule_set.time_zone.clone()).date()
+            };
             for rule in &rule_set.rules {
                 match evaluate(rule, flow, leg, today) {
                     Ok(()) => visitor.matched(rule_set, rule, flow, leg),

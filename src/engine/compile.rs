@@ -100,6 +100,8 @@ pub struct CompiledRuleSet {
     /// Names of the groups its `covers` and conditions reference, so a group change can be
     /// routed to the jurisdictions it affects.
     pub groups_referenced: Arc<BTreeSet<String>>,
+    /// The time zone its effective dates are local midnights in.
+    pub time_zone: jiff::tz::TimeZone,
     pub(crate) rules: Vec<Arc<CompiledRule>>,
 }
 
@@ -154,9 +156,16 @@ impl CompiledRuleSet {
             }
             _ => Arc::new(groups_referenced),
         };
+        // Validation rejects unknown names, so the fallback is never used for a stored rule set.
+        let time_zone = source
+            .time_zone
+            .as_deref()
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
         Self {
             jurisdiction,
             groups_referenced,
+            time_zone,
             applies_to,
             rules,
             version,

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 use crate::model::country::SLOTS;
 use crate::model::{CountryCode, Library, Vocabulary};
@@ -54,18 +53,25 @@ impl Snapshot {
                 applicable[country.index()].push(Arc::clone(rule_set));
             }
         }
-        // A date's midnight (UTC) is after `effective_as_of` exactly when the date is after
-        // the date of `effective_as_of`: compare dates, convert only the winner.
-        let as_of_date = effective_as_of.to_zoned(TimeZone::UTC).date();
+        // A date's local midnight is after `effective_as_of` exactly when the date is after
+        // the local date of `effective_as_of`: per rule set, compare dates in its time zone
+        // and convert only its earliest date.
         let next_boundary = rule_sets
             .values()
-            .flat_map(|rule_set| rule_set.rules.iter())
-            .flat_map(|rule| [rule.matcher.effective_from, rule.matcher.effective_until])
-            .flatten()
-            .filter(|date| *date > as_of_date)
-            .min()
-            .and_then(|date| date.to_zoned(TimeZone::UTC).ok())
-            .map(|midnight| midnight.timestamp());
+            .filter_map(|rule_set| {
+                let zone = &rule_set.time_zone;
+                let as_of_date = effective_as_of.to_zoned(zone.clone()).date();
+                rule_set
+                    .rules
+                    .iter()
+                    .flat_map(|rule| [rule.matcher.effective_from, rule.matcher.effective_until])
+                    .flatten()
+                    .filter(|date| *date > as_of_date)
+                    .min()
+                    .and_then(|date| date.to_zoned(zone.clone()).ok())
+                    .map(|midnight| midnight.timestamp())
+            })
+            .min();
         Self {
             revision,
             vocabulary,

@@ -14,6 +14,10 @@ pub struct RuleSet {
     pub jurisdiction: String,
     /// Human name of the regime.
     pub name: String,
+    /// The IANA time zone its effective dates are local midnights in (`Asia/Shanghai`: a law
+    /// that starts at 00:00 in Beijing starts at 16:00 UTC the day before); default UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     /// Bloc rule sets only: the countries (codes or `group:NAME`) whose outbound data they govern.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub covers: Vec<String>,

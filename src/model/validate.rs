@@ -139,6 +139,14 @@ pub fn rule_set(
         category_sets: &rule_set.category_sets,
     };
     check_jurisdiction(rule_set, &context, &mut report);
+    if let Some(name) = &rule_set.time_zone
+        && jiff::tz::TimeZone::get(name).is_err()
+    {
+        report.add(
+            "time_zone",
+            format!("`{name}` is not an IANA time zone name (such as `Asia/Shanghai`)"),
+        );
+    }
     if rule_set.name.trim().is_empty() {
         report.add("name", "a rule set needs a name");
     }

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 use crate::engine::{CompiledRuleSet, Group, Snapshot};
 use crate::model::{CountryGroup, RuleSet, validate};
@@ -260,7 +259,7 @@ pub(crate) fn boundary_change(
     boundary: Timestamp,
     last: bool,
 ) -> Option<Change> {
-    let date = boundary.to_zoned(TimeZone::UTC).date();
+    let date = boundary.to_zoned(rule_set.time_zone.clone()).date();
     let ids = |started: bool| -> Vec<String> {
         rule_set
             .source
