@@ -80,6 +80,16 @@ fn replica(etcd: &Etcd, work: &Workdir) -> Replica {
     replica_with(etcd, work, &[])
 }
 
+/// `count` replicas on `etcd` and a connection to each.
+async fn replicas(etcd: &Etcd, work: &Workdir, count: usize) -> (Vec<Replica>, Vec<Channel>) {
+    let replicas: Vec<Replica> = (0..count).map(|_| replica(etcd, work)).collect();
+    let mut channels = Vec::new();
+    for replica in &replicas {
+        channels.push(channel(replica.address).await);
+    }
+    (replicas, channels)
+}
+
 use common::process::connect as channel;
 
 fn authorized<T>(message: T) -> tonic::Request<T> {
@@ -183,11 +193,7 @@ async fn events(channel: Channel, start: u64, end: u64, store_id: &str) -> Vec<(
 async fn replicas_on_one_etcd_share_one_dense_history() {
     let etcd = Etcd::start("replicas", 1);
     let work = Workdir::new("test");
-    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &work)).collect();
-    let mut channels = Vec::new();
-    for replica in &replicas {
-        channels.push(channel(replica.address).await);
-    }
+    let (replicas, channels) = replicas(&etcd, &work, 3).await;
 
     // Three writers race on SG, each through its own replica.
     let writes = futures_util::future::join_all(
@@ -489,12 +495,8 @@ async fn keep_writing(
 async fn a_killed_replica_and_a_killed_etcd_leader_lose_no_acknowledged_write() {
     let mut etcd = Etcd::start("faults", 3);
     let work = Workdir::new("faults");
-    let mut replicas: Vec<Option<Replica>> = (0..3).map(|_| Some(replica(&etcd, &work))).collect();
-    let addresses: Vec<SocketAddr> = replicas.iter().flatten().map(|r| r.address).collect();
-    let mut channels = Vec::new();
-    for address in &addresses {
-        channels.push(channel(*address).await);
-    }
+    let (started, channels) = replicas(&etcd, &work, 3).await;
+    let mut replicas: Vec<Option<Replica>> = started.into_iter().map(Some).collect();
     let writers: Vec<_> = ["SG", "JP", "KR"]
         .into_iter()
         .map(|jurisdiction| tokio::spawn(keep_writing(channels.clone(), jurisdiction, 15)))
@@ -728,11 +730,7 @@ async fn the_log_is_compacted_with_the_history_and_a_new_replica_starts_from_a_s
 async fn thirty_watchers_moving_between_replicas_see_the_same_sequence_during_200_writes() {
     let etcd = Etcd::start("watchers", 1);
     let work = Workdir::new("watchers");
-    let replicas: Vec<Replica> = (0..3).map(|_| replica(&etcd, &work)).collect();
-    let mut channels = Vec::new();
-    for replica in &replicas {
-        channels.push(channel(replica.address).await);
-    }
+    let (replicas, channels) = replicas(&etcd, &work, 3).await;
     let store_id = RuleServiceClient::new(channels[0].clone())
         .list_rule_sets(pb::ListRuleSetsRequest::default())
         .await
