@@ -9,4 +9,6 @@ pub mod api;
 pub mod engine;
 pub mod model;
 pub mod rules_io;
+pub mod scenario;
+pub mod schema;
 pub mod store;

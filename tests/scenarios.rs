@@ -1,68 +1,38 @@
 //! Runs every scenario of `tests/scenarios/*.yaml` (flow -> expected decision, unmet
 //! requirements, obligations, matched rules, and the article that justifies it) against the
-//! rule library in `deploy/rules/`.
+//! rule library in `deploy/rules/`, through the same code as `xborderd test`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use serde::Deserialize;
 
-use xborder::engine::{Snapshot, assess};
-use xborder::model::{Decision, Flow};
+use xborder::engine::Snapshot;
 use xborder::rules_io;
+use xborder::scenario::{self, ScenarioFile};
 
-/// One scenario as written in a scenario file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Scenario {
-    name: String,
-    why: String,
-    #[serde(default)]
-    at: Option<Timestamp>,
-    flow: Flow,
-    expect: Expect,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expect {
-    decision: Decision,
-    #[serde(default)]
-    unmet: Option<Vec<Vec<String>>>,
-    #[serde(default)]
-    obligations: Option<BTreeSet<String>>,
-    #[serde(default)]
-    matched: Vec<String>,
-    #[serde(default)]
-    not_matched: Vec<String>,
-}
-
-const DEFAULT_AT: &str = "2026-06-01T00:00:00Z";
+/// Scenarios the library must have in all, and for each jurisdiction.
+const TOTAL_SCENARIOS: usize = 450;
+const PER_JURISDICTION: usize = 12;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Scenario files by stem (`CN`, `ASEAN`), each with its scenarios.
-fn scenario_files() -> BTreeMap<String, Vec<Scenario>> {
-    let dir = root().join("tests/scenarios");
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/scenarios exists") {
-        let path = entry.expect("readable entry").path();
-        if path.extension().is_some_and(|ext| ext == "yaml") {
-            let text = std::fs::read_to_string(&path).expect("readable scenario file");
-            let scenarios: Vec<Scenario> = serde_saphyr::from_str(&text)
-                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            let stem = path
+/// Scenario files by stem (`CN`, `ASEAN`).
+fn scenario_files() -> BTreeMap<String, ScenarioFile> {
+    scenario::read(&root().join("tests/scenarios"))
+        .unwrap_or_else(|error| panic!("{error}"))
+        .into_iter()
+        .map(|file| {
+            let stem = file
+                .path
                 .file_stem()
-                .expect("file stem")
-                .to_string_lossy()
-                .into_owned();
-            files.insert(stem, scenarios);
-        }
-    }
-    files
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (stem, file)
+        })
+        .collect()
 }
 
 fn library_snapshot(dir: &Path) -> Snapshot {
@@ -70,81 +40,26 @@ fn library_snapshot(dir: &Path) -> Snapshot {
     Snapshot::from_library(&library, 1, Timestamp::UNIX_EPOCH)
 }
 
-/// Checks one scenario; returns what differs from the expectation.
-fn check(snapshot: &Snapshot, scenario: &Scenario) -> Vec<String> {
-    let at = scenario
-        .at
-        .unwrap_or_else(|| DEFAULT_AT.parse().expect("valid default time"));
-    let answer = match assess(snapshot, &scenario.flow, at, false) {
-        Ok(answer) => answer,
-        Err(error) => return vec![format!("flow rejected: {error}")],
-    };
-    let mut problems = Vec::new();
-    if answer.decision != scenario.expect.decision {
-        problems.push(format!(
-            "decision {} (expected {}); {}",
-            answer.decision, scenario.expect.decision, answer.summary
-        ));
-    }
-    if let Some(unmet) = &scenario.expect.unmet {
-        let actual: Vec<Vec<String>> = answer
-            .unmet_requirements
-            .iter()
-            .map(|requirement| requirement.any_of.iter().map(ToString::to_string).collect())
-            .collect();
-        if &actual != unmet {
-            problems.push(format!("unmet any_of sets {actual:?} (expected {unmet:?})"));
-        }
-    }
-    if let Some(obligations) = &scenario.expect.obligations {
-        let actual: BTreeSet<String> = answer
-            .obligations
-            .iter()
-            .map(|o| o.obligation.to_string())
-            .collect();
-        if &actual != obligations {
-            problems.push(format!("obligations {actual:?} (expected {obligations:?})"));
-        }
-    }
-    let matched: BTreeSet<String> = answer
-        .matched_rules
-        .iter()
-        .map(|m| m.rule.rule_id.to_string())
-        .collect();
-    for id in &scenario.expect.matched {
-        if !matched.contains(id) {
-            problems.push(format!("rule {id} did not match (matched: {matched:?})"));
-        }
-    }
-    for id in &scenario.expect.not_matched {
-        if matched.contains(id) {
-            problems.push(format!("rule {id} matched but should not"));
-        }
-    }
-    problems
-}
-
 #[test]
 fn scenarios_hold() {
     let snapshot = library_snapshot(&root().join("deploy/rules"));
     let mut failures = Vec::new();
     let mut count = 0;
-    for (file, scenarios) in scenario_files() {
-        for scenario in &scenarios {
+    for file in scenario_files().values() {
+        for (line, scenario) in &file.scenarios {
             count += 1;
             assert!(
                 !scenario.why.trim().is_empty(),
-                "{file}: `{}` must say why",
+                "{}:{line}: `{}` must say why",
+                file.path.display(),
                 scenario.name
             );
-            for problem in check(&snapshot, scenario) {
-                failures.push(format!("{file}.yaml: {}: {problem}", scenario.name));
-            }
         }
+        failures.extend(scenario::run(&snapshot, file).iter().map(ToString::to_string));
     }
     assert!(
         failures.is_empty(),
-        "{} of {count} scenarios failed:\n{}",
+        "{} problem(s) in {count} scenarios:\n{}",
         failures.len(),
         failures.join("\n")
     );
@@ -155,20 +70,60 @@ fn scenarios_hold() {
 fn every_jurisdiction_has_enough_scenarios() {
     let library = rules_io::load_dir(&root().join("deploy/rules")).expect("valid library");
     let files = scenario_files();
-    let total: usize = files.values().map(Vec::len).sum();
-    assert!(total >= 150, "{total} scenarios; at least 150 are required");
+    let total: usize = files.values().map(|file| file.scenarios.len()).sum();
+    assert!(
+        total >= TOTAL_SCENARIOS,
+        "{total} scenarios; at least {TOTAL_SCENARIOS} are required"
+    );
     for jurisdiction in library.rule_sets.keys() {
-        let needed = if ["CN", "US", "JP", "EU"].contains(&jurisdiction.as_str()) {
-            15
-        } else {
-            5
-        };
-        let have = files.get(jurisdiction).map_or(0, Vec::len);
+        let have = files.get(jurisdiction).map_or(0, |file| file.scenarios.len());
         assert!(
-            have >= needed,
-            "{jurisdiction}: {have} scenarios, at least {needed} required"
+            have >= PER_JURISDICTION,
+            "{jurisdiction}: {have} scenarios, at least {PER_JURISDICTION} required"
         );
     }
+}
+
+#[test]
+fn a_failing_scenario_is_reported_at_its_line_with_want_and_got() {
+    let snapshot = library_snapshot(&root().join("deploy/rules"));
+    let text = "\
+# a comment line
+- name: first holds
+  why: DPDP Act 2023 s.16(1)
+  flow: {origin: IN, destination: US, data_categories: [system.operations]}
+  expect: {decision: PERMITTED}
+
+- name: second is wrong on purpose
+  why: the test of the runner itself
+  at: 2026-06-01T00:00:00Z
+  flow: {origin: IN, destination: US, data_categories: [system.operations]}
+  expect: {decision: PROHIBITED, not_matched: [in.nonexistent]}
+";
+    let file = scenario::parse(Path::new("wrong.yaml"), text).expect("valid scenario file");
+    let failures: Vec<String> = scenario::run(&snapshot, &file)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].starts_with(
+            "wrong.yaml:7: second is wrong on purpose: want decision PROHIBITED, got PERMITTED ("
+        ),
+        "{}",
+        failures[0]
+    );
+}
+
+#[test]
+fn a_flow_the_engine_rejects_is_a_failure_not_a_panic() {
+    let snapshot = library_snapshot(&root().join("deploy/rules"));
+    let text = "- name: count missing\n  why: x\n  flow: {origin: IN, destination: US, data_categories: [user.contact]}\n  expect: {decision: PERMITTED}\n";
+    let file = scenario::parse(Path::new("bad.yaml"), text).expect("valid scenario file");
+    let failures = scenario::run(&snapshot, &file);
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].got, "INVALID_ARGUMENT");
+    assert!(failures[0].summary.contains("data_subject_count"), "{}", failures[0]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Conversion between protobuf messages and model types. Proto -> model collects every
 //! field violation (with its path) instead of stopping at the first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -191,10 +191,16 @@ pub fn rule_set(message: pb::RuleSet, prefix: &str) -> Result<RuleSet, Vec<Viola
         })
         .collect();
     let profile = message.profile.unwrap_or_default();
+    let reviewed_on = date(
+        &mut violations,
+        format!("{prefix}.reviewed_on"),
+        &message.reviewed_on,
+    );
     violations.finish(RuleSet {
         jurisdiction: message.jurisdiction,
         name: message.name,
         time_zone: Some(message.time_zone).filter(|zone| !zone.is_empty()),
+        reviewed_on,
         covers: message.covers,
         profile: Arc::new(Profile {
             law: profile.law,
@@ -212,15 +218,35 @@ pub fn rule_set(message: pb::RuleSet, prefix: &str) -> Result<RuleSet, Vec<Viola
     })
 }
 
-/// Converts a protobuf country group.
-pub fn country_group(group: pb::CountryGroup) -> CountryGroup {
-    CountryGroup {
+/// Converts a protobuf country group whose fields sit under `prefix` (`group`).
+pub fn country_group(group: pb::CountryGroup, prefix: &str) -> Result<CountryGroup, Vec<Violation>> {
+    let mut violations = Report::default();
+    let mut dates = |section: &str, dates: HashMap<String, String>| {
+        let mut parsed = BTreeMap::new();
+        for (code, text) in dates {
+            let path = format!("{prefix}.{section}.{code}");
+            let day = date(&mut violations, path.clone(), &text);
+            match day {
+                Some(day) => {
+                    parsed.insert(code, day);
+                }
+                None if text.is_empty() => violations.add(path, "set a date (YYYY-MM-DD)"),
+                None => {}
+            }
+        }
+        parsed
+    };
+    let joined = dates("joined", group.joined);
+    let left = dates("left", group.left);
+    violations.finish(CountryGroup {
         name: group.name,
         description: group.description,
         citation: group.citation,
         source: group.source,
         members: group.members,
-    }
+        joined,
+        left,
+    })
 }
 
 fn pb_conditions(conditions: &Conditions) -> pb::Conditions {
@@ -263,6 +289,10 @@ pub fn pb_rule_set(rule_set: &RuleSet) -> pb::RuleSet {
         jurisdiction: rule_set.jurisdiction.clone(),
         name: rule_set.name.clone(),
         time_zone: rule_set.time_zone.clone().unwrap_or_default(),
+        reviewed_on: rule_set
+            .reviewed_on
+            .map(|day| day.to_string())
+            .unwrap_or_default(),
         covers: rule_set.covers.clone(),
         profile: Some(pb::Profile {
             law: rule_set.profile.law.clone(),
@@ -313,7 +343,16 @@ pub fn pb_country_group(group: &CountryGroup) -> pb::CountryGroup {
         description: group.description.clone(),
         citation: group.citation.clone(),
         source: group.source.clone(),
+        joined: days(&group.joined),
+        left: days(&group.left),
     }
+}
+
+fn days(dates: &BTreeMap<String, Date>) -> HashMap<String, String> {
+    dates
+        .iter()
+        .map(|(code, day)| (code.clone(), day.to_string()))
+        .collect()
 }
 
 /// A store diff as protobuf.

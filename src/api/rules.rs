@@ -292,14 +292,14 @@ fn put_country_group(
 ) -> Result<pb::PutCountryGroupResponse, ApiError> {
     let group = request.group.ok_or_else(|| required("group"))?;
     fields.key = format!("group/{}", group.name);
-    let result = shared
-        .store
-        .put_group(
-            convert::country_group(group),
-            request.expected_version,
-            request.validate_only,
-        )
-        .map_err(under("group"));
+    let result = convert::country_group(group, "group")
+        .map_err(ApiError::Invalid)
+        .and_then(|group| {
+            shared
+                .store
+                .put_group(group, request.expected_version, request.validate_only)
+                .map_err(under("group"))
+        });
     let outcome = record_write(
         shared,
         "put_country_group",

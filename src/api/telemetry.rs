@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -41,6 +42,11 @@ struct DecisionLabels {
 struct WriteLabels {
     operation: &'static str,
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JurisdictionLabels {
+    jurisdiction: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -81,6 +87,7 @@ pub struct Telemetry {
     etcd_up: Gauge,
     replica_lag: Gauge,
     versions: Family<EntryLabels, Gauge>,
+    review_age: Family<JurisdictionLabels, Gauge<f64, AtomicU64>>,
     /// Serialises renders (gauges are set from the snapshot, then encoded).
     render_lock: Mutex<()>,
 }
@@ -186,8 +193,15 @@ impl Telemetry {
             "Version of each rule set and country group",
             versions.clone(),
         );
+        let review_age = Family::<JurisdictionLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "xborder_rules_review_age_days",
+            "Days since each rule set's reviewed_on (+Inf when it names none), so regimes nobody re-read for a year stand out",
+            review_age.clone(),
+        );
         Self {
             registry,
+            review_age,
             rpcs,
             rpc_seconds,
             assessment_seconds,
@@ -301,6 +315,18 @@ impl Telemetry {
             self.versions
                 .get_or_create(&labels)
                 .set(i64::try_from(version).unwrap_or(i64::MAX));
+        }
+        self.review_age.clear();
+        let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        for (jurisdiction, rule_set) in &snapshot.rule_sets {
+            let age = rule_set
+                .source
+                .review_age_days(today)
+                .map_or(f64::INFINITY, f64::from);
+            let labels = JurisdictionLabels {
+                jurisdiction: jurisdiction.clone(),
+            };
+            self.review_age.get_or_create(&labels).set(age);
         }
         let mut text = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {

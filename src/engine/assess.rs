@@ -82,18 +82,20 @@ fn walk(
     // make the answer more severe than the rules that could be decided.
     let mut undetermined: Option<(Decision, &'static str, &CompiledRule, Leg)> = None;
     for leg in legs(flow.route()) {
-        let rule_sets = snapshot.applicable(leg.from);
-        if rule_sets.is_empty() && !leg.onward {
-            visitor.no_regime(leg);
-        }
-        for rule_set in rule_sets {
-            visitor.consult(rule_set);
+        let mut governed = false;
+        for rule_set in snapshot.applicable(leg.from) {
             // Effective dates are local midnights of the rule set's time zone.
             let today = if rule_set.source.time_zone.is_none() {
                 utc_today
             } else {
                 at.to_zoned(rule_set.time_zone.clone()).date()
             };
+            // A bloc governs a member's data from the day it joined.
+            if !rule_set.covers.contains(leg.from, today) {
+                continue;
+            }
+            governed = true;
+            visitor.consult(rule_set);
             for rule in &rule_set.rules {
                 match evaluate(rule, flow, leg, today) {
                     Ok(()) => visitor.matched(rule_set, rule, flow, leg),
@@ -107,6 +109,9 @@ fn walk(
                     Err(failed) => visitor.not_matched(rule_set, rule, leg, failed),
                 }
             }
+        }
+        if !governed && !leg.onward {
+            visitor.no_regime(leg);
         }
     }
     match undetermined {
@@ -235,11 +240,11 @@ fn evaluate(rule: &CompiledRule, flow: &ValidFlow, leg: Leg, today: Date) -> Res
     // A `when` condition on an unstated fact is assumed to hold (the severe reading); an
     // `unless` block with one does not exempt.
     let mut assumed = None;
-    holds(&matcher.when, flow, leg, Some(&mut assumed)).map_err(Failed::When)?;
+    holds(&matcher.when, flow, leg, today, Some(&mut assumed)).map_err(Failed::When)?;
     if let Some(block) = matcher
         .unless
         .iter()
-        .position(|block| holds(block, flow, leg, None).is_ok())
+        .position(|block| holds(block, flow, leg, today, None).is_ok())
     {
         return Err(Failed::Unless(block));
     }
@@ -258,6 +263,7 @@ fn holds(
     conditions: &CompiledConditions,
     flow: &ValidFlow,
     leg: Leg,
+    today: Date,
     mut assumed: Option<&mut Option<&'static str>>,
 ) -> Result<(), &'static str> {
     let check = |ok: bool, name: &'static str| if ok { Ok(()) } else { Err(name) };
@@ -269,17 +275,17 @@ fn holds(
         None => Err(name),
     };
     if let Some(set) = &conditions.destinations_in {
-        check(set.contains(leg.to), "destinations_in")?;
+        check(set.contains(leg.to, today), "destinations_in")?;
     }
     if let Some(set) = &conditions.destinations_not_in {
-        check(!set.contains(leg.to), "destinations_not_in")?;
+        check(!set.contains(leg.to, today), "destinations_not_in")?;
     }
     let origin = flow.route().first().copied();
     if let Some(set) = &conditions.origin_in {
-        check(origin.is_some_and(|o| set.contains(o)), "origin_in")?;
+        check(origin.is_some_and(|o| set.contains(o, today)), "origin_in")?;
     }
     if let Some(set) = &conditions.origin_not_in {
-        check(!origin.is_some_and(|o| set.contains(o)), "origin_not_in")?;
+        check(!origin.is_some_and(|o| set.contains(o, today)), "origin_not_in")?;
     }
     if let Some(set) = &conditions.categories_any {
         check(set.intersects(&flow.categories), "categories_any")?;

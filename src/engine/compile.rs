@@ -19,22 +19,89 @@ pub struct Group {
     pub group: Arc<CountryGroup>,
     /// Its version (1, 2, ...).
     pub version: u64,
-    /// Its members.
+    /// Every member listed, whatever its dates.
     pub members: CountrySet,
+    /// Its members as of any day: the undated ones always, the others in their window.
+    pub(crate) places: Places,
 }
 
 impl Group {
     /// Resolves a validated group's members.
     pub fn new(group: Arc<CountryGroup>, version: u64) -> Self {
-        let members = group
-            .members
-            .iter()
-            .filter_map(|member| CountryCode::parse_assigned(member))
-            .collect();
+        let mut members = CountrySet::EMPTY;
+        let mut places = Places::default();
+        let mut dated = Vec::new();
+        for member in &group.members {
+            let Some(code) = CountryCode::parse_assigned(member) else {
+                continue;
+            };
+            members.insert(code);
+            let from = group.joined.get(member).copied();
+            let until = group.left.get(member).copied();
+            if from.is_none() && until.is_none() {
+                places.always.insert(code);
+            } else {
+                dated.push(Window { code, from, until });
+            }
+        }
+        places.dated = dated.into();
         Self {
             group,
             version,
             members,
+            places,
+        }
+    }
+}
+
+/// When a dated member counts: from `from` (inclusive) until `until` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) code: CountryCode,
+    pub(crate) from: Option<Date>,
+    pub(crate) until: Option<Date>,
+}
+
+/// A resolved list of places: codes that always count, and members of dated groups that
+/// count only on the days of their window.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Places {
+    pub(crate) always: CountrySet,
+    pub(crate) dated: Arc<[Window]>,
+}
+
+impl Places {
+    /// Whether `code` is one of the places on `today`.
+    pub(crate) fn contains(&self, code: CountryCode, today: Date) -> bool {
+        self.always.contains(code)
+            || self.dated.iter().any(|window| {
+                window.code == code
+                    && window.from.is_none_or(|from| today >= from)
+                    && window.until.is_none_or(|until| today < until)
+            })
+    }
+
+    /// Every code that is one of the places on some day.
+    pub(crate) fn ever(&self) -> CountrySet {
+        let mut set = self.always;
+        for window in self.dated.iter() {
+            set.insert(window.code);
+        }
+        set
+    }
+
+    /// The days on which membership changes.
+    pub(crate) fn dates(&self) -> impl Iterator<Item = Date> + '_ {
+        self.dated
+            .iter()
+            .flat_map(|window| [window.from, window.until])
+            .flatten()
+    }
+
+    fn extend(&mut self, other: &Places) {
+        self.always.extend(&other.always);
+        if !other.dated.is_empty() {
+            self.dated = self.dated.iter().chain(other.dated.iter()).copied().collect();
         }
     }
 }
@@ -45,10 +112,10 @@ pub type Groups = BTreeMap<String, Arc<Group>>;
 /// A block of conditions with every reference resolved. `None` means "not stated".
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CompiledConditions {
-    pub(crate) destinations_in: Option<CountrySet>,
-    pub(crate) destinations_not_in: Option<CountrySet>,
-    pub(crate) origin_in: Option<CountrySet>,
-    pub(crate) origin_not_in: Option<CountrySet>,
+    pub(crate) destinations_in: Option<Places>,
+    pub(crate) destinations_not_in: Option<Places>,
+    pub(crate) origin_in: Option<Places>,
+    pub(crate) origin_not_in: Option<Places>,
     pub(crate) categories_any: Option<IdSet>,
     pub(crate) min_subjects: Option<u64>,
     pub(crate) max_subjects: Option<u64>,
@@ -69,6 +136,24 @@ pub(crate) struct Matcher {
     pub(crate) unless: Vec<CompiledConditions>,
     pub(crate) effective_from: Option<Date>,
     pub(crate) effective_until: Option<Date>,
+}
+
+impl Matcher {
+    /// The days on which a member of a group its conditions name joins or leaves.
+    pub(crate) fn membership_dates(&self) -> impl Iterator<Item = Date> + '_ {
+        std::iter::once(&self.when)
+            .chain(&self.unless)
+            .flat_map(|block| {
+                [
+                    &block.destinations_in,
+                    &block.destinations_not_in,
+                    &block.origin_in,
+                    &block.origin_not_in,
+                ]
+            })
+            .flatten()
+            .flat_map(Places::dates)
+    }
 }
 
 /// A rule ready for evaluation.
@@ -95,8 +180,13 @@ pub struct CompiledRuleSet {
     pub version: u64,
     /// Jurisdiction code, shared by every answer that cites it.
     pub jurisdiction: Arc<str>,
-    /// The countries it applies to: itself, or for a bloc everything it covers.
+    /// The countries it applies to on some day: itself, or for a bloc everything it covers.
     pub applies_to: CountrySet,
+    /// The countries it applies to as of any day (a bloc covers a member from the day it
+    /// joined).
+    pub(crate) covers: Places,
+    /// The days on which a group member its rules or `covers` name joins or leaves.
+    pub(crate) membership_dates: Arc<[Date]>,
     /// Names of the groups its `covers` and conditions reference, so a group change can be
     /// routed to the jurisdictions it affects.
     pub groups_referenced: Arc<BTreeSet<String>>,
@@ -124,13 +214,14 @@ impl CompiledRuleSet {
             groups,
             category_sets: &source.category_sets,
         };
-        let mut applies_to = resolver.places(&source.covers);
+        let mut covers = resolver.places(&source.covers);
         if let Some(own) = CountryCode::parse_assigned(&source.jurisdiction) {
-            applies_to.insert(own);
+            covers.always.insert(own);
         }
+        let applies_to = covers.ever();
         let reusable =
             previous.filter(|previous| previous.source.category_sets == source.category_sets);
-        let rules = source
+        let rules: Vec<Arc<CompiledRule>> = source
             .rules
             .iter()
             .map(|rule| {
@@ -162,11 +253,19 @@ impl CompiledRuleSet {
             .as_deref()
             .and_then(|name| jiff::tz::TimeZone::get(name).ok())
             .unwrap_or(jiff::tz::TimeZone::UTC);
+        let mut membership_dates: Vec<Date> = covers
+            .dates()
+            .chain(rules.iter().flat_map(|rule| rule.matcher.membership_dates()))
+            .collect();
+        membership_dates.sort_unstable();
+        membership_dates.dedup();
         Self {
             jurisdiction,
             groups_referenced,
             time_zone,
             applies_to,
+            covers,
+            membership_dates: membership_dates.into(),
             rules,
             version,
             source,
@@ -268,18 +367,18 @@ impl Resolver<'_> {
         }
     }
 
-    fn places(&self, places: &[String]) -> CountrySet {
-        let mut set = CountrySet::EMPTY;
+    fn places(&self, places: &[String]) -> Places {
+        let mut set = Places::default();
         for place in places {
             match place.strip_prefix(GROUP_PREFIX) {
                 Some(name) => {
                     if let Some(group) = self.groups.get(name) {
-                        set.extend(&group.members);
+                        set.extend(&group.places);
                     }
                 }
                 None => {
                     if let Some(code) = CountryCode::parse_assigned(place) {
-                        set.insert(code);
+                        set.always.insert(code);
                     }
                 }
             }

@@ -100,7 +100,9 @@ impl ValidFlow {
             &flow.data_categories,
             Kind::Category,
         );
-        let safeguards = ids("flow.safeguards", &flow.safeguards, Kind::Mechanism);
+        // A stated mechanism also counts as every mechanism it implies (DESIGN section 9).
+        let safeguards =
+            vocabulary.with_implied(ids("flow.safeguards", &flow.safeguards, Kind::Mechanism));
         let personal = flow
             .data_categories
             .iter()

@@ -66,6 +66,7 @@ impl Snapshot {
                     .iter()
                     .flat_map(|rule| [rule.matcher.effective_from, rule.matcher.effective_until])
                     .flatten()
+                    .chain(rule_set.membership_dates.iter().copied())
                     .filter(|date| *date > as_of_date)
                     .min()
                     .and_then(|date| date.to_zoned(zone.clone()).ok())

@@ -20,4 +20,4 @@ pub use flow::Flow;
 pub use library::{Entry, Library};
 pub use rule::{Conditions, CountryGroup, Effect, Profile, Rule, RuleSet};
 pub use validate::Violation;
-pub use vocabulary::{IdSet, Kind, Vocabulary, VocabularyFile};
+pub use vocabulary::{Definition, IdSet, Kind, Vocabulary, VocabularyFile};

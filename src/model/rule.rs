@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 /// One jurisdiction's outbound-transfer regime, keyed by its jurisdiction code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSet {
     /// ISO 3166-1 alpha-2 code of a country, or a bloc code such as `EU`.
@@ -18,6 +18,12 @@ pub struct RuleSet {
     /// that starts at 00:00 in Beijing starts at 16:00 UTC the day before); default UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The day a person last re-read the encoded law against its primary sources, so a
+    /// compliance team sees which regimes nobody has checked for a year (`xborderd check
+    /// --stale-after`, gauge `xborder_rules_review_age_days`). Unset = never reviewed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
+    pub reviewed_on: Option<Date>,
     /// Bloc rule sets only: the countries (codes or `group:NAME`) whose outbound data they govern.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub covers: Vec<String>,
@@ -33,8 +39,17 @@ pub struct RuleSet {
     pub rules: Vec<Arc<Rule>>,
 }
 
+impl RuleSet {
+    /// Days from `reviewed_on` to `today`; `None` when the rule set was never reviewed.
+    pub fn review_age_days(&self, today: Date) -> Option<i32> {
+        self.reviewed_on
+            .and_then(|day| day.until((jiff::Unit::Day, today)).ok())
+            .map(|span| span.get_days())
+    }
+}
+
 /// Documentation of a regime in one line per fact, rendered into `docs/RULES.md`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The laws and articles the rule set encodes.
@@ -62,7 +77,7 @@ fn no_category_sets(sets: &Arc<CategorySets>) -> bool {
 }
 
 /// What a matching rule does to the decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Effect {
     /// Informative: explains why a flow is free.
@@ -76,7 +91,7 @@ pub enum Effect {
 }
 
 /// One rule of a rule set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Unique within its rule set and stable across versions.
@@ -103,14 +118,16 @@ pub struct Rule {
     pub unless: Vec<Conditions>,
     /// First day (UTC) the rule applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub effective_from: Option<Date>,
     /// First day (UTC) the rule no longer applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub effective_until: Option<Date>,
 }
 
 /// A block of conditions; it holds when every condition it states holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Conditions {
     /// The leg's destination is one of these codes or `group:NAME`s.
@@ -158,7 +175,7 @@ impl Conditions {
 }
 
 /// A named, versioned list of country codes shared by rule sets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountryGroup {
     /// The group's id, used as `group:NAME`.
@@ -172,8 +189,19 @@ pub struct CountryGroup {
     /// URL of the source.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
-    /// ISO 3166-1 alpha-2 codes.
+    /// ISO 3166-1 alpha-2 codes of every country on the list, past and present.
     pub members: Vec<String>,
+    /// Members that count only from a day (`GB: 2021-06-28`): a country added to a list
+    /// counts from the day it joined, so a flow assessed at an earlier time gets the
+    /// answer of that day. Dates are local midnights of the time zone of the rule set
+    /// that uses the group.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub joined: BTreeMap<String, Date>,
+    /// Members that stop counting on a day (the first day they no longer count).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub left: BTreeMap<String, Date>,
 }
 
 /// Prefix of a country-group reference in `covers` and destination conditions.

@@ -3,12 +3,12 @@
 //! (`rules[2].when.destinations_in[0]`); callers turn paths into `file:line:column` or into
 //! gRPC field violations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use super::country::CountryCode;
 use super::rule::{Conditions, CountryGroup, Effect, GROUP_PREFIX, RuleSet, SET_PREFIX};
-use super::vocabulary::{Kind, MAX_IDS_PER_KIND, Vocabulary, VocabularyFile};
+use super::vocabulary::{Definition, Kind, MAX_IDS_PER_KIND, Vocabulary, VocabularyFile};
 
 /// One problem with a value, named by its field path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -73,7 +73,7 @@ pub fn vocabulary(file: &VocabularyFile) -> Vec<Violation> {
                 ),
             );
         }
-        for id in section.keys() {
+        for (id, entry) in section {
             if !is_valid_id(id) {
                 report.add(
                     format!("{}.{id}", kind.section()),
@@ -82,8 +82,15 @@ pub fn vocabulary(file: &VocabularyFile) -> Vec<Violation> {
                     ),
                 );
             }
+            if kind != Kind::Mechanism && !entry.implies().is_empty() {
+                report.add(
+                    format!("{}.{id}.implies", kind.section()),
+                    "only mechanisms may declare `implies`",
+                );
+            }
         }
     }
+    implications(&file.mechanisms, &mut report);
     if !file
         .protections
         .contains_key(super::flow::DEFAULT_PROTECTION)
@@ -94,6 +101,50 @@ pub fn vocabulary(file: &VocabularyFile) -> Vec<Violation> {
         );
     }
     report.0
+}
+
+/// Checks each mechanism's `implies`: known mechanisms, not itself, and no cycle (a cycle
+/// would make two mechanisms the same one under two names).
+fn implications(mechanisms: &BTreeMap<String, Definition>, report: &mut Report) {
+    for (id, entry) in mechanisms {
+        for (index, implied) in entry.implies().iter().enumerate() {
+            let path = format!("mechanisms.{id}.implies[{index}]");
+            if !mechanisms.contains_key(implied) {
+                report.add(path, format!("unknown mechanism `{implied}`"));
+            } else if let Some(cycle) = cycle_through(mechanisms, id, implied) {
+                report.add(
+                    path,
+                    format!("`implies` cycle: {}", cycle.join(" -> ")),
+                );
+            }
+        }
+    }
+}
+
+/// The path `from -> next -> ... -> from` if following `implies` from `next` leads back to
+/// `from`.
+fn cycle_through<'a>(
+    mechanisms: &'a BTreeMap<String, Definition>,
+    from: &'a str,
+    next: &'a str,
+) -> Option<Vec<&'a str>> {
+    let mut stack = vec![vec![from, next]];
+    let mut seen = BTreeSet::new();
+    while let Some(path) = stack.pop() {
+        let last = *path.last()?;
+        if last == from {
+            return Some(path);
+        }
+        if !seen.insert(last) {
+            continue;
+        }
+        for implied in mechanisms.get(last).map_or(&[][..], Definition::implies) {
+            let mut longer = path.clone();
+            longer.push(implied);
+            stack.push(longer);
+        }
+    }
+    None
 }
 
 /// Validates a country group on its own.
@@ -120,6 +171,24 @@ pub fn group(group: &CountryGroup) -> Vec<Violation> {
             report.add(
                 path,
                 format!("`{member}` is listed twice (first at members[{first}])"),
+            );
+        }
+    }
+    for (section, dates) in [("joined", &group.joined), ("left", &group.left)] {
+        for code in dates.keys() {
+            if !group.members.contains(code) {
+                report.add(
+                    format!("{section}.{code}"),
+                    format!("`{code}` is not in members (list it there too)"),
+                );
+            }
+        }
+    }
+    for (code, left) in &group.left {
+        if group.joined.get(code).is_some_and(|joined| joined >= left) {
+            report.add(
+                format!("left.{code}"),
+                format!("`{code}` leaves on {left}, not after it joined"),
             );
         }
     }

@@ -13,31 +13,79 @@ use serde::{Deserialize, Serialize};
 /// Most ids one kind of vocabulary may hold: the width of an [`IdSet`].
 pub const MAX_IDS_PER_KIND: usize = 256;
 
-/// One vocabulary file as written: each section maps an id to a one-line description.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One vocabulary file as written: each section maps an id to its [`Definition`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VocabularyFile {
     /// Data categories: dotted keys with prefix matching.
     #[serde(default)]
-    pub categories: BTreeMap<String, String>,
+    pub categories: BTreeMap<String, Definition>,
     /// Transfer mechanisms a caller may state as `safeguards`.
     #[serde(default)]
-    pub mechanisms: BTreeMap<String, String>,
+    pub mechanisms: BTreeMap<String, Definition>,
     /// Purposes of a flow.
     #[serde(default)]
-    pub purposes: BTreeMap<String, String>,
+    pub purposes: BTreeMap<String, Definition>,
     /// Protection states of the data in a flow.
     #[serde(default)]
-    pub protections: BTreeMap<String, String>,
+    pub protections: BTreeMap<String, Definition>,
     /// Obligations a matched rule adds to the answer.
     #[serde(default)]
-    pub obligations: BTreeMap<String, String>,
+    pub obligations: BTreeMap<String, Definition>,
     /// Boolean attributes of the exporter.
     #[serde(default)]
-    pub exporter_attributes: BTreeMap<String, String>,
+    pub exporter_attributes: BTreeMap<String, Definition>,
     /// Boolean attributes of the importer.
     #[serde(default)]
-    pub importer_attributes: BTreeMap<String, String>,
+    pub importer_attributes: BTreeMap<String, Definition>,
+}
+
+/// One id's definition: a one-line description, or for a mechanism that others' laws
+/// accept in their own terms, the description with the mechanisms it `implies` (a flow
+/// stating `bcr` also counts as having `sg_legally_enforceable_obligations`), so callers
+/// state what they have once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Definition {
+    /// `id: description`
+    Described(String),
+    /// `id: {description: ..., implies: [...]}`
+    Detailed(DetailedDefinition),
+}
+
+/// The long form of an [`Definition`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetailedDefinition {
+    /// What the id means.
+    pub description: String,
+    /// Mechanisms that holding this one also satisfies (mechanisms only; no cycles).
+    #[serde(default)]
+    pub implies: Vec<String>,
+}
+
+impl Definition {
+    /// What the id means.
+    pub fn description(&self) -> &str {
+        match self {
+            Definition::Described(description) => description,
+            Definition::Detailed(entry) => &entry.description,
+        }
+    }
+
+    /// The ids this one implies (empty for the short form).
+    pub fn implies(&self) -> &[String] {
+        match self {
+            Definition::Described(_) => &[],
+            Definition::Detailed(entry) => &entry.implies,
+        }
+    }
+}
+
+impl From<&str> for Definition {
+    fn from(description: &str) -> Self {
+        Definition::Described(description.to_owned())
+    }
 }
 
 /// The kinds of vocabulary id; used to name the section a violation is about.
@@ -100,7 +148,7 @@ impl Kind {
 
 impl VocabularyFile {
     /// The section of one kind.
-    pub fn section(&self, kind: Kind) -> &BTreeMap<String, String> {
+    pub fn section(&self, kind: Kind) -> &BTreeMap<String, Definition> {
         match kind {
             Kind::Category => &self.categories,
             Kind::Mechanism => &self.mechanisms,
@@ -112,7 +160,7 @@ impl VocabularyFile {
         }
     }
 
-    fn section_mut(&mut self, kind: Kind) -> &mut BTreeMap<String, String> {
+    fn section_mut(&mut self, kind: Kind) -> &mut BTreeMap<String, Definition> {
         match kind {
             Kind::Category => &mut self.categories,
             Kind::Mechanism => &mut self.mechanisms,
@@ -184,6 +232,8 @@ pub struct Vocabulary {
     /// The merged definitions, as written.
     pub definitions: VocabularyFile,
     interners: [Interner; Kind::ALL.len()],
+    /// For each mechanism id, itself and every mechanism it implies, transitively.
+    implied: Vec<IdSet>,
 }
 
 impl Vocabulary {
@@ -191,10 +241,27 @@ impl Vocabulary {
     /// with [`crate::model::validate::vocabulary`] first.
     pub fn new(definitions: VocabularyFile) -> Self {
         let interners = Kind::ALL.map(|kind| Interner::new(definitions.section(kind).keys()));
+        let mechanisms = &interners[Kind::Mechanism as usize];
+        let implied = mechanisms
+            .iter()
+            .map(|(id, _)| implied_by(&definitions.mechanisms, mechanisms, id))
+            .collect();
         Self {
             definitions,
             interners,
+            implied,
         }
+    }
+
+    /// `mechanisms` with every mechanism they imply added.
+    pub fn with_implied(&self, mechanisms: IdSet) -> IdSet {
+        let mut all = mechanisms;
+        for (id, implied) in self.implied.iter().enumerate() {
+            if mechanisms.contains(id as u8) {
+                all.extend(implied);
+            }
+        }
+        all
     }
 
     /// The interned ids of one kind.
@@ -219,6 +286,23 @@ impl Vocabulary {
             .map(|(id, _)| id)
             .collect()
     }
+}
+
+/// `start` and every mechanism reachable from it through `implies` (unknown ids and cycles
+/// are validation errors; here they are skipped, so the walk always ends).
+fn implied_by(entries: &BTreeMap<String, Definition>, ids: &Interner, start: u8) -> IdSet {
+    let mut seen = IdSet::EMPTY;
+    let mut pending = vec![start];
+    while let Some(id) = pending.pop() {
+        if seen.contains(id) {
+            continue;
+        }
+        seen.insert(id);
+        if let Some(entry) = entries.get(ids.name(id)) {
+            pending.extend(entry.implies().iter().filter_map(|name| ids.get(name)));
+        }
+    }
+    seen
 }
 
 /// A set of interned ids of one kind, as a fixed 256-bit bitset.

@@ -269,12 +269,20 @@ pub(crate) fn boundary_change(
             .map(|rule| rule.id.clone())
             .collect()
     };
+    // Rules naming a group a member joins or leaves that day change what they match.
+    let covers_change = rule_set.covers.dates().any(|day| day == date);
+    let modified = rule_set
+        .rules
+        .iter()
+        .filter(|rule| covers_change || rule.matcher.membership_dates().any(|day| day == date))
+        .map(|rule| rule.id.to_string())
+        .collect();
     let diff = Diff {
         added: ids(true),
         removed: ids(false),
-        modified: Vec::new(),
+        modified,
     };
-    if diff.added.is_empty() && diff.removed.is_empty() {
+    if diff.added.is_empty() && diff.removed.is_empty() && diff.modified.is_empty() {
         return None;
     }
     let jurisdiction = rule_set.jurisdiction.to_string();

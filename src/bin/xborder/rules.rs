@@ -247,12 +247,18 @@ async fn groups_get(mut rules: Rules, name: String, format: Format) -> Result<()
         .into_inner();
     match format {
         Format::Json => output::print(&to_json(&answer, "GetCountryGroupResponse")?),
-        Format::Table => output::print(&format!(
-            "# version {} at revision {}\n{}",
-            answer.version,
-            answer.revision,
-            yaml(&convert::country_group(answer.group.unwrap_or_default()))?
-        )),
+        Format::Table => {
+            let group = convert::country_group(answer.group.unwrap_or_default(), "group")
+                .map_err(|_| {
+                    CliError::File("the server sent a group this client cannot read".into())
+                })?;
+            output::print(&format!(
+                "# version {} at revision {}\n{}",
+                answer.version,
+                answer.revision,
+                yaml(&group)?
+            ));
+        }
     }
     Ok(())
 }

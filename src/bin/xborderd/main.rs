@@ -1,6 +1,7 @@
 //! `xborderd`: the xborder server. With no subcommand it serves the rule library (the
-//! embedded one, or `--rules-dir`); `xborderd check DIR` validates a rule directory for the
-//! CI of rule repositories. Every flag is also an `XBORDER_*` environment variable.
+//! embedded one, or `--rules-dir`); `check`, `test` and `schema` are for rule authors and
+//! the CI of rule repositories (module `author`). Every server flag is also an `XBORDER_*`
+//! environment variable.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod author;
 
 use xborder::api::auth::{Auth, Token};
 use xborder::api::convert::parse_duration;
@@ -107,6 +110,26 @@ enum Command {
     Check {
         /// The rule directory (with vocabulary/, groups/ and jurisdictions/).
         dir: PathBuf,
+        /// Warn about rule sets whose `reviewed_on` is older than this (e.g. 365d), or that
+        /// name none.
+        #[arg(long, value_parser = author::parse_days)]
+        stale_after: Option<i32>,
+    },
+    /// Run scenario files (a file, or every *.yaml of a directory) against a rule
+    /// directory: prints each failure as `file:line: scenario: want X, got Y (summary)` and
+    /// exits 1 on any.
+    Test {
+        /// The scenario file or directory.
+        scenarios: PathBuf,
+        /// The rule directory to test; default the built-in library.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Write the JSON Schemas of rule, group, vocabulary and scenario files into a directory,
+    /// for editors that validate YAML as you type.
+    Schema {
+        /// The directory to write into (created if missing).
+        dir: PathBuf,
     },
 }
 
@@ -152,30 +175,10 @@ fn open_etcd(_: &Args, _: &Library) -> Result<Arc<Store>, String> {
 fn main() -> ExitCode {
     let args = Args::parse();
     match &args.command {
-        Some(Command::Check { dir }) => check(dir),
+        Some(Command::Check { dir, stale_after }) => author::check(dir, *stale_after),
+        Some(Command::Test { scenarios, rules }) => author::test(scenarios, rules.as_deref()),
+        Some(Command::Schema { dir }) => author::schema(dir),
         None => serve(args),
-    }
-}
-
-fn check(dir: &Path) -> ExitCode {
-    match rules_io::load_dir(dir) {
-        Ok(library) => {
-            println!(
-                "ok: {} jurisdictions, {} groups, {} rules in {}",
-                library.rule_sets.len(),
-                library.groups.len(),
-                library.rule_count(),
-                dir.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("{error}");
-            if let LoadError::Invalid(errors) = &error {
-                eprintln!("{} problem(s) in {}", errors.len(), dir.display());
-            }
-            ExitCode::FAILURE
-        }
     }
 }
 
