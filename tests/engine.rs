@@ -489,3 +489,96 @@ fn effective_dates_are_local_midnights_of_the_rule_sets_time_zone() {
         "the scheduler wakes at the local midnight"
     );
 }
+
+/// The fixture with `path` replaced (or added) by `text`.
+fn with_file(path: &str, text: &str) -> Vec<xborder::rules_io::RuleFile> {
+    let mut files = common::files();
+    files.retain(|file| file.path != path);
+    files.push(xborder::rules_io::RuleFile {
+        path: path.into(),
+        text: text.into(),
+    });
+    files
+}
+
+#[test]
+fn a_mechanism_counts_as_every_mechanism_it_implies_transitively() {
+    let files = with_file(
+        "vocabulary/extra.yaml",
+        "mechanisms:\n  group_rules: {description: Group-wide rules, implies: [sg_chain]}\n  sg_chain: {description: A law-specific name for them, implies: [cbpr_certification]}\n",
+    );
+    let snapshot = common::snapshot_of(&files);
+    let answer = |safeguards: &[&str]| {
+        let mut flow = common::flow("SG", "JP", &["user.contact"], 10);
+        flow.safeguards = safeguards.iter().map(|s| (*s).to_owned()).collect();
+        assess(&snapshot, &flow, now(), false).expect("valid flow")
+    };
+    assert_eq!(answer(&[]).decision, Decision::Conditional);
+    let stated_once = answer(&["group_rules"]);
+    assert_eq!(stated_once.decision, Decision::Permitted);
+    let met: Vec<&str> = stated_once
+        .met_requirements
+        .iter()
+        .filter_map(|met| met.met_by.as_deref())
+        .collect();
+    assert_eq!(met, ["cbpr_certification"], "met by the implied mechanism");
+    assert_eq!(
+        answer(&["sg_chain"]).decision,
+        Decision::Permitted,
+        "an intermediate mechanism implies what it implies"
+    );
+}
+
+#[test]
+fn a_group_member_counts_from_the_day_it_joined_until_the_day_it_left() {
+    let files = with_file(
+        "groups/concern.yaml",
+        "name: concern\nmembers: [CN, RU, IR]\njoined: {RU: 2030-01-01}\nleft: {IR: 2029-01-01}\n",
+    );
+    let snapshot = common::snapshot_of(&files);
+    let decide = |destination: &str, at: &str| {
+        let flow = common::flow("US", destination, &["org.government"], 1);
+        assess(&snapshot, &flow, at.parse().expect("time"), false)
+            .expect("valid flow")
+            .decision
+    };
+    assert_eq!(decide("CN", "2029-12-31T23:59:59Z"), Decision::ReviewRequired);
+    assert_eq!(decide("RU", "2029-12-31T23:59:59Z"), Decision::Permitted);
+    assert_eq!(decide("RU", "2030-01-01T00:00:00Z"), Decision::ReviewRequired);
+    assert_eq!(decide("IR", "2028-12-31T23:59:59Z"), Decision::ReviewRequired);
+    assert_eq!(decide("IR", "2029-01-01T00:00:00Z"), Decision::Permitted);
+    let library = xborder::rules_io::load(&files, "").expect("library");
+    let boundary = |as_of: &str| {
+        xborder::engine::Snapshot::from_library(&library, 1, as_of.parse().expect("time"))
+            .next_boundary
+    };
+    assert_eq!(
+        boundary("2028-06-01T00:00:00Z"),
+        Some("2029-01-01T00:00:00Z".parse().expect("time")),
+        "a member leaving is an effective-date boundary"
+    );
+    assert_eq!(
+        boundary("2029-06-01T00:00:00Z"),
+        Some("2030-01-01T00:00:00Z".parse().expect("time")),
+        "a member joining is one too"
+    );
+}
+
+#[test]
+fn a_bloc_governs_a_members_data_from_the_day_it_joined() {
+    let files = with_file(
+        "groups/eu_eea.yaml",
+        "name: eu_eea\nmembers: [FR, DE, IE]\njoined: {IE: 2030-01-01}\n",
+    );
+    let snapshot = common::snapshot_of(&files);
+    let answer = |at: &str| {
+        let flow = common::flow("IE", "US", &["user.contact"], 10);
+        assess(&snapshot, &flow, at.parse().expect("time"), false).expect("valid flow")
+    };
+    let before = answer("2029-12-31T23:59:59Z");
+    assert_eq!(before.decision, Decision::ReviewRequired, "no regime yet");
+    assert!(before.rule_set_versions.is_empty(), "{before:?}");
+    let after = answer("2030-01-01T00:00:00Z");
+    assert_eq!(after.decision, Decision::Conditional);
+    assert_eq!(matched(&after), pairs(&[("eu.safeguards", "IE->US")]));
+}

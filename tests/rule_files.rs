@@ -311,3 +311,62 @@ fn a_time_zone_that_is_not_an_iana_name() {
         ]
     );
 }
+
+#[test]
+fn an_implies_cycle_and_an_unknown_implied_mechanism() {
+    let errors = errors_with(
+        "vocabulary/extra.yaml",
+        "mechanisms:\n  aa_clauses:\n    description: A\n    implies: [bb_clauses]\n  bb_clauses:\n    description: B\n    implies: [aa_clauses, nonexistent]\n  cc_clauses: {description: C, implies: [aa_clauses]}\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "rules/vocabulary/extra.yaml:4:15: `implies` cycle: aa_clauses -> bb_clauses -> aa_clauses",
+            "rules/vocabulary/extra.yaml:7:15: `implies` cycle: bb_clauses -> aa_clauses -> bb_clauses",
+            "rules/vocabulary/extra.yaml:7:27: unknown mechanism `nonexistent`",
+        ]
+    );
+}
+
+#[test]
+fn implies_is_only_for_mechanisms_and_not_on_itself() {
+    let errors = errors_with(
+        "vocabulary/extra.yaml",
+        "purposes:\n  audit: {description: Audits, implies: [research]}\nmechanisms:\n  selfish: {description: S, implies: [selfish]}\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "rules/vocabulary/extra.yaml:2:41: only mechanisms may declare `implies`",
+            "rules/vocabulary/extra.yaml:4:39: `implies` cycle: selfish -> selfish",
+        ]
+    );
+}
+
+#[test]
+fn group_dates_name_members_and_leave_after_joining() {
+    let errors = errors_with(
+        "groups/concern.yaml",
+        "name: concern\nmembers: [CN, RU]\njoined: {CN: 2024-01-01, IR: 2024-01-01}\nleft: {CN: 2023-06-01}\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "rules/groups/concern.yaml:3:30: `IR` is not in members (list it there too)",
+            "rules/groups/concern.yaml:4:12: `CN` leaves on 2023-06-01, not after it joined",
+        ]
+    );
+}
+
+#[test]
+fn a_reviewed_on_that_is_not_a_date() {
+    let errors = errors_with(
+        "jurisdictions/SG.yaml",
+        "jurisdiction: SG\nname: Singapore\nreviewed_on: last spring\nrules: []\n",
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("rules/jurisdictions/SG.yaml:3:14: "),
+        "{errors:?}"
+    );
+}

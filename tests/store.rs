@@ -404,6 +404,7 @@ fn a_group_change_reaches_watchers_of_dependent_jurisdictions_only() {
         citation: String::new(),
         source: String::new(),
         members: vec!["CN".into(), "RU".into(), "IR".into()],
+        ..CountryGroup::default()
     };
     let outcome = store.put_group(group, 1, false).expect("write");
     assert_eq!((outcome.revision, outcome.version), (2, 2));
@@ -487,6 +488,51 @@ fn a_rule_ending_produces_became_effective_with_the_rule_removed() {
         store.snapshot().next_boundary,
         Some("2030-01-01T00:00:00Z".parse().expect("time"))
     );
+}
+
+#[test]
+fn a_member_joining_a_group_is_an_effective_date_boundary_of_the_rule_sets_using_it() {
+    let clock = ManualClock::new("2024-01-01T00:00:00Z".parse().expect("time"));
+    let store = Store::new(&library(), 100, Arc::new(clock.clone()));
+    let mut watcher = store.watch(vec!["US".into()], 0).expect("watch");
+    let group = CountryGroup {
+        name: "concern".into(),
+        members: vec!["CN".into(), "RU".into(), "IR".into()],
+        joined: [("IR".to_owned(), "2025-06-01".parse().expect("date"))].into(),
+        ..CountryGroup::default()
+    };
+    let outcome = store.put_group(group.clone(), 1, false).expect("write");
+    assert_eq!(outcome.diff.added, ["IR"]);
+    let boundary: Timestamp = "2025-06-01T00:00:00Z".parse().expect("time");
+    assert_eq!(store.snapshot().next_boundary, Some(boundary));
+    let government = common::flow("US", "IR", &["org.government"], 1);
+    let decide = |at: &str| {
+        assess(&store.snapshot(), &government, at.parse().expect("time"), false)
+            .expect("valid")
+            .decision
+    };
+    assert_eq!(decide("2025-05-31T23:59:59Z"), Decision::Permitted);
+    assert_eq!(decide("2025-06-01T00:00:00Z"), Decision::ReviewRequired);
+    assert_eq!(store.commit_boundary(boundary), [3]);
+    let kinds: Vec<(ChangeKind, Vec<String>)> = std::iter::from_fn(|| {
+        watcher.try_next().expect("open").map(|event| (event.kind, event.diff.modified.clone()))
+    })
+    .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ChangeKind::GroupUpdated, Vec::new()),
+            (
+                ChangeKind::BecameEffective,
+                vec!["us.genomic".into(), "us.government".into(), "us.vendor".into()]
+            )
+        ],
+        "the rules naming the group are reported as modified on the day"
+    );
+    let mut later = group;
+    later.joined = [("IR".to_owned(), "2027-01-01".parse().expect("date"))].into();
+    let moved = store.put_group(later, 2, false).expect("write");
+    assert_eq!(moved.diff.modified, ["IR"], "a changed day is a modification");
 }
 
 /// Writers commit versions whose content encodes the version, so a reader can tell a torn
@@ -609,6 +655,7 @@ async fn watchers_that_disconnect_and_resume_see_exactly_the_committed_sequence(
                         citation: String::new(),
                         source: String::new(),
                         members,
+                        ..CountryGroup::default()
                     };
                     store.put_group(group, version, false).expect("group write")
                 } else {

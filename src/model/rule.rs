@@ -175,7 +175,7 @@ impl Conditions {
 }
 
 /// A named, versioned list of country codes shared by rule sets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountryGroup {
     /// The group's id, used as `group:NAME`.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// Most ids one kind of vocabulary may hold: the width of an [`IdSet`].
 pub const MAX_IDS_PER_KIND: usize = 256;
 
-/// One vocabulary file as written: each section maps an id to its [`Definition`].
+/// One vocabulary file as written: each section maps an id to its definition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VocabularyFile {

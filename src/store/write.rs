@@ -7,7 +7,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::engine::{CompiledRuleSet, Group, Snapshot};
-use crate::model::{CountryGroup, RuleSet, validate};
+use crate::model::{CountryCode, CountryGroup, RuleSet, validate};
 
 use super::error::StoreError;
 use super::event::{ChangeKind, Diff, Key, Value};
@@ -198,6 +198,13 @@ pub fn put_group(
     let version = expected_version + 1;
     let new_group = Arc::new(Group::new(Arc::new(group), version));
     let old_members = current.map(|current| current.members).unwrap_or_default();
+    // Members on both lists whose joined or left day changed.
+    let dates_changed = |code: &str| {
+        current.is_some_and(|current| {
+            current.group.joined.get(code) != new_group.group.joined.get(code)
+                || current.group.left.get(code) != new_group.group.left.get(code)
+        })
+    };
     let diff = Diff {
         added: new_group
             .members
@@ -210,7 +217,16 @@ pub fn put_group(
             .filter(|c| !new_group.members.contains(*c))
             .map(|c| c.to_string())
             .collect(),
-        modified: Vec::new(),
+        modified: new_group
+            .group
+            .members
+            .iter()
+            .filter(|code| {
+                CountryCode::parse_assigned(code).is_some_and(|c| old_members.contains(c))
+                    && dates_changed(code)
+            })
+            .cloned()
+            .collect(),
     };
     let mut groups = head.groups.clone();
     groups.insert(new_group.group.name.clone(), Arc::clone(&new_group));
