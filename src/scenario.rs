@@ -244,7 +244,10 @@ fn check(snapshot: &Snapshot, scenario: &Scenario) -> Vec<(String, String, Strin
             .map(|o| o.obligation.to_string())
             .collect();
         if &actual != obligations {
-            differ(format!("obligations {obligations:?}"), format!("{actual:?}"));
+            differ(
+                format!("obligations {obligations:?}"),
+                format!("{actual:?}"),
+            );
         }
     }
     let matched: BTreeSet<String> = answer

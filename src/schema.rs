@@ -11,7 +11,10 @@ use crate::scenario::Scenario;
 /// Each schema's file name with its text (pretty JSON, newline-terminated).
 pub fn all() -> Vec<(&'static str, String)> {
     vec![
-        ("rule-set.schema.json", render::<RuleSet>("xborder rule set")),
+        (
+            "rule-set.schema.json",
+            render::<RuleSet>("xborder rule set"),
+        ),
         (
             "country-group.schema.json",
             render::<CountryGroup>("xborder country group"),
@@ -28,7 +31,9 @@ pub fn all() -> Vec<(&'static str, String)> {
 }
 
 fn render<T: JsonSchema>(title: &str) -> String {
-    let mut schema = SchemaSettings::draft07().into_generator().into_root_schema_for::<T>();
+    let mut schema = SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
     schema.insert("title".into(), title.into());
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');

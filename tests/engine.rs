@@ -542,10 +542,19 @@ fn a_group_member_counts_from_the_day_it_joined_until_the_day_it_left() {
             .expect("valid flow")
             .decision
     };
-    assert_eq!(decide("CN", "2029-12-31T23:59:59Z"), Decision::ReviewRequired);
+    assert_eq!(
+        decide("CN", "2029-12-31T23:59:59Z"),
+        Decision::ReviewRequired
+    );
     assert_eq!(decide("RU", "2029-12-31T23:59:59Z"), Decision::Permitted);
-    assert_eq!(decide("RU", "2030-01-01T00:00:00Z"), Decision::ReviewRequired);
-    assert_eq!(decide("IR", "2028-12-31T23:59:59Z"), Decision::ReviewRequired);
+    assert_eq!(
+        decide("RU", "2030-01-01T00:00:00Z"),
+        Decision::ReviewRequired
+    );
+    assert_eq!(
+        decide("IR", "2028-12-31T23:59:59Z"),
+        Decision::ReviewRequired
+    );
     assert_eq!(decide("IR", "2029-01-01T00:00:00Z"), Decision::Permitted);
     let library = xborder::rules_io::load(&files, "").expect("library");
     let boundary = |as_of: &str| {

@@ -94,6 +94,13 @@ async fn metrics_move_by_the_right_amounts_and_readyz_flips_during_drain() {
     stream.next().await.expect("progress").expect("progress");
     let (mut rule_set, version) = sg_rule_set(&mut rules).await;
     rule_set.name = "Singapore (metrics test)".into();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let reviewed = today
+        .checked_sub(jiff::Span::new().days(30))
+        .expect("a date");
+    rule_set.reviewed_on = reviewed.to_string();
     let put = |expected_version: u64, rule_set: pb::RuleSet| {
         with_token(
             pb::PutRuleSetRequest {
@@ -168,6 +175,7 @@ async fn metrics_move_by_the_right_amounts_and_readyz_flips_during_drain() {
         (r#"xborder_entry_version{kind="rule_set",name="SG"}"#, 2.0),
         (r#"xborder_entry_version{kind="group",name="eu_eea"}"#, 1.0),
         ("xborder_assessment_duration_seconds_count", 3.0),
+        (r#"xborder_rules_review_age_days{jurisdiction="SG"}"#, 30.0),
     ];
     for (series, value) in expect {
         assert_eq!(sample(&body, series), Some(value), "{series} in:\n{body}");

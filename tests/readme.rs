@@ -140,7 +140,7 @@ fn every_readme_command_runs_as_written() {
     let dir = std::env::temp_dir().join(format!("xborder-readme-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("workspace");
-    for linked in ["deploy", "examples"] {
+    for linked in ["deploy", "examples", "tests"] {
         std::os::unix::fs::symlink(root.join(linked), dir.join(linked)).expect("link");
     }
     let buf = root.join("target/ci-tools/node_modules/.bin");

@@ -55,7 +55,11 @@ fn scenarios_hold() {
                 scenario.name
             );
         }
-        failures.extend(scenario::run(&snapshot, file).iter().map(ToString::to_string));
+        failures.extend(
+            scenario::run(&snapshot, file)
+                .iter()
+                .map(ToString::to_string),
+        );
     }
     assert!(
         failures.is_empty(),
@@ -76,7 +80,9 @@ fn every_jurisdiction_has_enough_scenarios() {
         "{total} scenarios; at least {TOTAL_SCENARIOS} are required"
     );
     for jurisdiction in library.rule_sets.keys() {
-        let have = files.get(jurisdiction).map_or(0, |file| file.scenarios.len());
+        let have = files
+            .get(jurisdiction)
+            .map_or(0, |file| file.scenarios.len());
         assert!(
             have >= PER_JURISDICTION,
             "{jurisdiction}: {have} scenarios, at least {PER_JURISDICTION} required"
@@ -123,7 +129,11 @@ fn a_flow_the_engine_rejects_is_a_failure_not_a_panic() {
     let failures = scenario::run(&snapshot, &file);
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].got, "INVALID_ARGUMENT");
-    assert!(failures[0].summary.contains("data_subject_count"), "{}", failures[0]);
+    assert!(
+        failures[0].summary.contains("data_subject_count"),
+        "{}",
+        failures[0]
+    );
 }
 
 #[test]

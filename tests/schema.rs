@@ -50,8 +50,8 @@ fn problems(validator: &jsonschema::Validator, dir: &Path) -> Vec<String> {
 #[test]
 fn the_committed_schemas_are_the_generated_ones() {
     for (name, generated) in xborder::schema::all() {
-        let committed = std::fs::read_to_string(root().join("schemas").join(name))
-            .unwrap_or_default();
+        let committed =
+            std::fs::read_to_string(root().join("schemas").join(name)).unwrap_or_default();
         assert!(
             committed == generated,
             "schemas/{name} is stale: run `cargo run --bin xborderd -- schema schemas`"
@@ -86,5 +86,8 @@ fn the_schema_rejects_what_the_loader_rejects_by_shape() {
         .map(|error| error.instance_path().to_string())
         .collect();
     assert!(paths.contains(&"/rules/0/effect".to_owned()), "{paths:?}");
-    assert!(paths.contains(&"/rules/0".to_owned()), "unknown field: {paths:?}");
+    assert!(
+        paths.contains(&"/rules/0".to_owned()),
+        "unknown field: {paths:?}"
+    );
 }

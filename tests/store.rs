@@ -507,15 +507,23 @@ fn a_member_joining_a_group_is_an_effective_date_boundary_of_the_rule_sets_using
     assert_eq!(store.snapshot().next_boundary, Some(boundary));
     let government = common::flow("US", "IR", &["org.government"], 1);
     let decide = |at: &str| {
-        assess(&store.snapshot(), &government, at.parse().expect("time"), false)
-            .expect("valid")
-            .decision
+        assess(
+            &store.snapshot(),
+            &government,
+            at.parse().expect("time"),
+            false,
+        )
+        .expect("valid")
+        .decision
     };
     assert_eq!(decide("2025-05-31T23:59:59Z"), Decision::Permitted);
     assert_eq!(decide("2025-06-01T00:00:00Z"), Decision::ReviewRequired);
     assert_eq!(store.commit_boundary(boundary), [3]);
     let kinds: Vec<(ChangeKind, Vec<String>)> = std::iter::from_fn(|| {
-        watcher.try_next().expect("open").map(|event| (event.kind, event.diff.modified.clone()))
+        watcher
+            .try_next()
+            .expect("open")
+            .map(|event| (event.kind, event.diff.modified.clone()))
     })
     .collect();
     assert_eq!(
@@ -524,7 +532,11 @@ fn a_member_joining_a_group_is_an_effective_date_boundary_of_the_rule_sets_using
             (ChangeKind::GroupUpdated, Vec::new()),
             (
                 ChangeKind::BecameEffective,
-                vec!["us.genomic".into(), "us.government".into(), "us.vendor".into()]
+                vec![
+                    "us.genomic".into(),
+                    "us.government".into(),
+                    "us.vendor".into()
+                ]
             )
         ],
         "the rules naming the group are reported as modified on the day"
@@ -532,7 +544,11 @@ fn a_member_joining_a_group_is_an_effective_date_boundary_of_the_rule_sets_using
     let mut later = group;
     later.joined = [("IR".to_owned(), "2027-01-01".parse().expect("date"))].into();
     let moved = store.put_group(later, 2, false).expect("write");
-    assert_eq!(moved.diff.modified, ["IR"], "a changed day is a modification");
+    assert_eq!(
+        moved.diff.modified,
+        ["IR"],
+        "a changed day is a modification"
+    );
 }
 
 /// Writers commit versions whose content encodes the version, so a reader can tell a torn

@@ -219,7 +219,10 @@ pub fn rule_set(message: pb::RuleSet, prefix: &str) -> Result<RuleSet, Vec<Viola
 }
 
 /// Converts a protobuf country group whose fields sit under `prefix` (`group`).
-pub fn country_group(group: pb::CountryGroup, prefix: &str) -> Result<CountryGroup, Vec<Violation>> {
+pub fn country_group(
+    group: pb::CountryGroup,
+    prefix: &str,
+) -> Result<CountryGroup, Vec<Violation>> {
     let mut violations = Report::default();
     let mut dates = |section: &str, dates: HashMap<String, String>| {
         let mut parsed = BTreeMap::new();

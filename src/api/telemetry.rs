@@ -317,7 +317,9 @@ impl Telemetry {
                 .set(i64::try_from(version).unwrap_or(i64::MAX));
         }
         self.review_age.clear();
-        let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        let today = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
         for (jurisdiction, rule_set) in &snapshot.rule_sets {
             let age = rule_set
                 .source

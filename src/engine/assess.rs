@@ -285,7 +285,10 @@ fn holds(
         check(origin.is_some_and(|o| set.contains(o, today)), "origin_in")?;
     }
     if let Some(set) = &conditions.origin_not_in {
-        check(!origin.is_some_and(|o| set.contains(o, today)), "origin_not_in")?;
+        check(
+            !origin.is_some_and(|o| set.contains(o, today)),
+            "origin_not_in",
+        )?;
     }
     if let Some(set) = &conditions.categories_any {
         check(set.intersects(&flow.categories), "categories_any")?;

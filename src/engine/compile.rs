@@ -101,7 +101,12 @@ impl Places {
     fn extend(&mut self, other: &Places) {
         self.always.extend(&other.always);
         if !other.dated.is_empty() {
-            self.dated = self.dated.iter().chain(other.dated.iter()).copied().collect();
+            self.dated = self
+                .dated
+                .iter()
+                .chain(other.dated.iter())
+                .copied()
+                .collect();
         }
     }
 }
@@ -255,7 +260,11 @@ impl CompiledRuleSet {
             .unwrap_or(jiff::tz::TimeZone::UTC);
         let mut membership_dates: Vec<Date> = covers
             .dates()
-            .chain(rules.iter().flat_map(|rule| rule.matcher.membership_dates()))
+            .chain(
+                rules
+                    .iter()
+                    .flat_map(|rule| rule.matcher.membership_dates()),
+            )
             .collect();
         membership_dates.sort_unstable();
         membership_dates.dedup();

@@ -112,10 +112,7 @@ fn implications(mechanisms: &BTreeMap<String, Definition>, report: &mut Report) 
             if !mechanisms.contains_key(implied) {
                 report.add(path, format!("unknown mechanism `{implied}`"));
             } else if let Some(cycle) = cycle_through(mechanisms, id, implied) {
-                report.add(
-                    path,
-                    format!("`implies` cycle: {}", cycle.join(" -> ")),
-                );
+                report.add(path, format!("`implies` cycle: {}", cycle.join(" -> ")));
             }
         }
     }

@@ -248,10 +248,9 @@ async fn groups_get(mut rules: Rules, name: String, format: Format) -> Result<()
     match format {
         Format::Json => output::print(&to_json(&answer, "GetCountryGroupResponse")?),
         Format::Table => {
-            let group = convert::country_group(answer.group.unwrap_or_default(), "group")
-                .map_err(|_| {
-                    CliError::File("the server sent a group this client cannot read".into())
-                })?;
+            let group = convert::country_group(answer.group.unwrap_or_default(), "group").map_err(
+                |_| CliError::File("the server sent a group this client cannot read".into()),
+            )?;
             output::print(&format!(
                 "# version {} at revision {}\n{}",
                 answer.version,

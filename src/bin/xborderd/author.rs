@@ -70,7 +70,10 @@ fn warn_stale(dir: &Path, library: &Library, days: i32) -> usize {
         };
         let file = ["yaml", "yml"]
             .iter()
-            .map(|ext| dir.join("jurisdictions").join(format!("{jurisdiction}.{ext}")))
+            .map(|ext| {
+                dir.join("jurisdictions")
+                    .join(format!("{jurisdiction}.{ext}"))
+            })
             .find(|path| path.exists())
             .unwrap_or_else(|| dir.join("jurisdictions").join(jurisdiction));
         let position = std::fs::read_to_string(&file)
@@ -115,7 +118,10 @@ pub fn test(scenarios: &Path, rules: Option<&Path>) -> ExitCode {
             println!("{failure}");
         }
     }
-    let rules = rules.map_or_else(|| "the built-in rules".into(), |dir| dir.display().to_string());
+    let rules = rules.map_or_else(
+        || "the built-in rules".into(),
+        |dir| dir.display().to_string(),
+    );
     if failed == 0 {
         println!("ok: {total} scenarios hold against {rules}");
         ExitCode::SUCCESS
