@@ -30,11 +30,49 @@ fn render(library: &Library) -> String {
             out,
             "| `{}` | {} | {} |",
             group.name,
-            group.members.join(" "),
+            members(group),
             cell(&source)
         );
     }
     out
+}
+
+/// Members with their days: `GB (from 2021-06-28)`.
+fn members(group: &xborder::model::CountryGroup) -> String {
+    group
+        .members
+        .iter()
+        .map(|code| {
+            let days: Vec<String> = [
+                ("from", group.joined.get(code)),
+                ("until", group.left.get(code)),
+            ]
+            .into_iter()
+            .filter_map(|(word, day)| day.map(|day| format!("{word} {day}")))
+            .collect();
+            if days.is_empty() {
+                code.clone()
+            } else {
+                format!("{code} ({})", days.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The mechanisms that imply `id`, directly or not.
+fn implied_by(library: &Library, id: &str) -> Vec<String> {
+    let mechanisms = &library.vocabulary.mechanisms;
+    let mut found = BTreeSet::new();
+    let mut pending = vec![id.to_owned()];
+    while let Some(target) = pending.pop() {
+        for (name, definition) in mechanisms {
+            if definition.implies().contains(&target) && found.insert(name.clone()) {
+                pending.push(name.clone());
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 fn cell(text: &str) -> String {
@@ -62,6 +100,18 @@ fn render_rule_set(out: &mut String, library: &Library, rule_set: &RuleSet) {
         row(out, "Covers", &rule_set.covers.join(", "));
     }
     row(out, "Law", &rule_set.profile.law);
+    row(
+        out,
+        "Dates in",
+        rule_set.time_zone.as_deref().unwrap_or("UTC"),
+    );
+    row(
+        out,
+        "Reviewed",
+        &rule_set
+            .reviewed_on
+            .map_or_else(|| "never".to_owned(), |day| day.to_string()),
+    );
     row(out, "Default stance", &rule_set.profile.default_stance);
     let mechanisms: BTreeSet<&str> = rule_set
         .rules
@@ -71,9 +121,21 @@ fn render_rule_set(out: &mut String, library: &Library, rule_set: &RuleSet) {
         .collect();
     let mechanisms: Vec<String> = mechanisms
         .iter()
-        .map(|id| match library.vocabulary.mechanisms.get(*id) {
-            Some(description) => format!("`{id}` ({description})"),
-            None => format!("`{id}`"),
+        .map(|id| {
+            let description = library
+                .vocabulary
+                .mechanisms
+                .get(*id)
+                .map_or("", |definition| definition.description());
+            let also: Vec<String> = implied_by(library, id)
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect();
+            if also.is_empty() {
+                format!("`{id}` ({description})")
+            } else {
+                format!("`{id}` ({description}; also met by {})", also.join(", "))
+            }
         })
         .collect();
     row(out, "Accepted mechanisms", &mechanisms.join("; "));
