@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod convert;
 pub mod error;
+pub mod logging;
 pub mod pb;
 pub mod server;
 pub mod state;

@@ -91,6 +91,25 @@ impl From<TcpListener> for Listeners {
     }
 }
 
+/// Every 10 s, logs how many log lines the full queue dropped since the last report (the
+/// report itself goes through the queue, so it is retried until there is room).
+async fn report_log_drops(drops: crate::api::logging::LogDrops) {
+    let mut reported = 0;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        let dropped = drops.dropped();
+        if dropped > reported {
+            tracing::warn!(
+                dropped = dropped - reported,
+                total = dropped,
+                "log queue full: log lines dropped (stderr is slower than the log)"
+            );
+            reported = dropped;
+        }
+    }
+}
+
 /// `/metrics` in the Prometheus (OpenMetrics) text format.
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let body = shared.telemetry.render(
@@ -176,7 +195,9 @@ pub async fn serve(
     let drain_delay = config.drain_delay;
     let close_timeout = config.close_timeout;
     let max_message = config.max_message_bytes;
+    let log_drops = config.log_drops.clone();
     let shared = Shared::new(Arc::clone(&store), config, drain_rx.clone());
+    let drop_reporter = log_drops.map(|drops| tokio::spawn(report_log_drops(drops)));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     let reflection = || {
@@ -266,6 +287,9 @@ pub async fn serve(
     };
     scheduler.abort();
     freshness.abort();
+    if let Some(reporter) = drop_reporter {
+        reporter.abort();
+    }
     let _ = metrics_stop.send(());
     if let Some(metrics_server) = metrics_server {
         let _ = metrics_server.await;

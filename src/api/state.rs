@@ -29,6 +29,9 @@ pub struct ApiConfig {
     /// How long, after the drain delay, in-flight calls and open connections get before
     /// the server closes them and returns.
     pub close_timeout: Duration,
+    /// The log queue's drop counter, exported as `xborder_log_lines_dropped_total`; `None`
+    /// when logging does not go through [`super::logging`].
+    pub log_drops: Option<super::logging::LogDrops>,
 }
 
 impl Default for ApiConfig {
@@ -40,6 +43,7 @@ impl Default for ApiConfig {
             max_message_bytes: 4 * 1024 * 1024,
             drain_delay: Duration::from_secs(1),
             close_timeout: Duration::from_secs(10),
+            log_drops: None,
         }
     }
 }
@@ -61,11 +65,12 @@ pub struct Shared {
 impl Shared {
     /// State over `store`, draining when `draining` turns true.
     pub fn new(store: Arc<Store>, config: ApiConfig, draining: watch::Receiver<bool>) -> Arc<Self> {
+        let telemetry = Telemetry::new(config.log_drops.clone());
         Arc::new(Self {
             store,
             config,
             draining,
-            telemetry: Telemetry::new(),
+            telemetry,
             open_watches: Arc::new(AtomicUsize::new(0)),
         })
     }

@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tonic::{Code, Status};
 
+use crate::api::logging::LogDrops;
 use crate::engine::Snapshot;
 use crate::store::Freshness;
 
@@ -88,13 +89,16 @@ pub struct Telemetry {
     replica_lag: Gauge,
     versions: Family<EntryLabels, Gauge>,
     review_age: Family<JurisdictionLabels, Gauge<f64, AtomicU64>>,
-    /// Serialises renders (gauges are set from the snapshot, then encoded).
-    render_lock: Mutex<()>,
+    log_dropped: Counter,
+    log_drops: Option<LogDrops>,
+    /// Serialises renders (gauges are set from the snapshot, then encoded); holds the log
+    /// drops already added to `log_dropped`.
+    render_lock: Mutex<u64>,
 }
 
 impl Default for Telemetry {
     fn default() -> Self {
-        Self::new()
+        Self::new(None)
     }
 }
 
@@ -122,8 +126,9 @@ pub fn code_name(code: Code) -> &'static str {
 }
 
 impl Telemetry {
-    /// Registers every metric.
-    pub fn new() -> Self {
+    /// Registers every metric; `log_drops` is the log queue's drop counter, if logging
+    /// goes through one.
+    pub fn new(log_drops: Option<LogDrops>) -> Self {
         let mut registry = Registry::default();
         let rpcs = Family::<RpcLabels, Counter>::default();
         registry.register(
@@ -199,9 +204,17 @@ impl Telemetry {
             "Days since each rule set's reviewed_on (+Inf when it names none), so regimes nobody re-read for a year stand out",
             review_age.clone(),
         );
+        let log_dropped = Counter::default();
+        registry.register(
+            "xborder_log_lines_dropped",
+            "Log lines dropped because the log queue was full (stderr slower than the lines)",
+            log_dropped.clone(),
+        );
         Self {
             registry,
             review_age,
+            log_dropped,
+            log_drops,
             rpcs,
             rpc_seconds,
             assessment_seconds,
@@ -213,7 +226,7 @@ impl Telemetry {
             etcd_up,
             replica_lag,
             versions,
-            render_lock: Mutex::new(()),
+            render_lock: Mutex::new(0),
         }
     }
 
@@ -281,10 +294,16 @@ impl Telemetry {
         open_watch_streams: usize,
         freshness: Option<Freshness>,
     ) -> String {
-        let _guard = self
+        let mut counted_drops = self
             .render_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(drops) = &self.log_drops {
+            let dropped = drops.dropped();
+            self.log_dropped
+                .inc_by(dropped.saturating_sub(*counted_drops));
+            *counted_drops = dropped.max(*counted_drops);
+        }
         self.revision
             .set(i64::try_from(snapshot.revision).unwrap_or(i64::MAX));
         self.open_watch_streams

@@ -15,6 +15,7 @@ mod author;
 
 use xborder::api::auth::{Auth, Token};
 use xborder::api::convert::parse_duration;
+use xborder::api::logging;
 use xborder::api::{self, ApiConfig};
 use xborder::model::Library;
 use xborder::rules_io::{self, LoadError};
@@ -95,6 +96,10 @@ struct Args {
     /// Log format.
     #[arg(long, env = "XBORDER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Log lines queued for the writer thread; when stderr is slower and the queue is full,
+    /// lines are dropped and counted (xborder_log_lines_dropped_total), never waited for.
+    #[arg(long, env = "XBORDER_LOG_QUEUE_LINES", default_value_t = logging::DEFAULT_QUEUE_LINES)]
+    log_queue_lines: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -182,18 +187,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
 fn read_token(path: Option<&Path>, what: &str) -> Result<Option<Token>, String> {
     let Some(path) = path else { return Ok(None) };
     let text = std::fs::read_to_string(path)
@@ -211,7 +204,9 @@ fn load_rules(dir: Option<&Path>) -> Result<Library, LoadError> {
 }
 
 fn serve(args: Args) -> ExitCode {
-    init_logging(args.log_format);
+    let json = matches!(args.log_format, LogFormat::Json);
+    // Held until the process ends: dropping it flushes the log queue.
+    let log = logging::init(json, args.log_queue_lines, std::io::stderr());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -222,7 +217,7 @@ fn serve(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(run(args, log.drops.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -231,7 +226,7 @@ fn serve(args: Args) -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args, log_drops: logging::LogDrops) -> Result<(), String> {
     let auth = Auth {
         admin: read_token(args.admin_token_file.as_deref(), "admin token")?,
         read: read_token(args.read_token_file.as_deref(), "read token")?,
@@ -319,6 +314,7 @@ async fn run(args: Args) -> Result<(), String> {
         max_watch_streams: args.max_watch_streams,
         drain_delay: args.drain_delay,
         close_timeout: args.close_timeout,
+        log_drops: Some(log_drops),
         ..ApiConfig::default()
     };
     let served = api::serve(
