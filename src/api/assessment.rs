@@ -9,6 +9,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine;
+use crate::model::CountryCode;
 
 use super::auth::Access;
 use super::convert::{self, FlowQuery};
@@ -36,13 +37,14 @@ fn assess(
         .unwrap_or_else(|| shared.store.decision_time(&snapshot));
     let started = Instant::now();
     let assessment = engine::assess(&snapshot, &query.flow, at, query.explain)?;
-    let decision = assessment.decision.as_str();
-    shared.telemetry.assessed(
-        started.elapsed().as_secs_f64(),
-        decision,
-        &query.flow.origin.to_ascii_uppercase(),
-    );
-    fields.decision = Some(decision);
+    let seconds = started.elapsed().as_secs_f64();
+    // The engine accepted the flow, so its origin is an assigned code.
+    if let Some(origin) = CountryCode::parse_assigned(&query.flow.origin) {
+        shared
+            .telemetry
+            .assessed(seconds, assessment.decision, origin);
+    }
+    fields.decision = Some(assessment.decision.as_str());
     Ok(convert::pb_assessment(
         query.request_id,
         &assessment,

@@ -19,25 +19,13 @@ use prometheus_client::registry::Registry;
 use tonic::{Code, Status};
 
 use crate::api::logging::LogDrops;
+mod handles;
+
+use handles::{DecisionLabels, Handles, MethodLabels, RpcLabels};
+
 use crate::engine::Snapshot;
+use crate::model::{CountryCode, Decision};
 use crate::store::Freshness;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RpcLabels {
-    method: &'static str,
-    code: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MethodLabels {
-    method: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DecisionLabels {
-    decision: &'static str,
-    origin: String,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WriteLabels {
@@ -79,6 +67,7 @@ pub struct Telemetry {
     registry: Registry,
     rpcs: Family<RpcLabels, Counter>,
     rpc_seconds: Family<MethodLabels, Histogram>,
+    handles: Handles,
     assessment_seconds: Histogram,
     decisions: Family<DecisionLabels, Counter>,
     writes: Family<WriteLabels, Counter>,
@@ -210,8 +199,10 @@ impl Telemetry {
             "Log lines dropped because the log queue was full (stderr slower than the lines)",
             log_dropped.clone(),
         );
+        let handles = Handles::new(&rpc_seconds);
         Self {
             registry,
+            handles,
             review_age,
             log_dropped,
             log_drops,
@@ -240,15 +231,13 @@ impl Telemetry {
         let elapsed = started.elapsed();
         let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
         let code_name = code_name(code);
-        self.rpcs
-            .get_or_create(&RpcLabels {
-                method,
-                code: code_name,
-            })
-            .inc();
-        self.rpc_seconds
-            .get_or_create(&MethodLabels { method })
-            .observe(elapsed.as_secs_f64());
+        self.handles.call(
+            &self.rpcs,
+            &self.rpc_seconds,
+            method,
+            code,
+            elapsed.as_secs_f64(),
+        );
         tracing::info!(
             method,
             code = code_name,
@@ -264,15 +253,10 @@ impl Telemetry {
         result
     }
 
-    /// Records one assessment.
-    pub fn assessed(&self, seconds: f64, decision: &'static str, origin: &str) {
+    /// Records one assessment of a flow leaving `origin`.
+    pub fn assessed(&self, seconds: f64, decision: Decision, origin: CountryCode) {
         self.assessment_seconds.observe(seconds);
-        self.decisions
-            .get_or_create(&DecisionLabels {
-                decision,
-                origin: origin.to_owned(),
-            })
-            .inc();
+        self.handles.decision(&self.decisions, decision, origin);
     }
 
     /// Records the outcome of a write.
