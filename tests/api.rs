@@ -183,6 +183,7 @@ async fn assess_flows_answers_in_request_order_and_reports_errors_per_flow() {
             request.request_id = format!("flow-{index}");
             pb::AssessFlowsRequest {
                 request: Some(request),
+                read_mask: None,
             }
         })
         .collect::<Vec<_>>();
@@ -940,6 +941,7 @@ async fn graceful_shutdown_ends_watch_streams_cleanly_and_reports_not_serving() 
     requests
         .send(pb::AssessFlowsRequest {
             request: Some(cn_to_us(5, &[])),
+            read_mask: None,
         })
         .await
         .expect("send");

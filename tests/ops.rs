@@ -325,6 +325,7 @@ async fn a_client_that_stops_reading_assess_flows_stops_the_server_assessing() {
     const SENT: usize = 60_000;
     let requests = tokio_stream::iter((0..SENT).map(|index| pb::AssessFlowsRequest {
         request: Some(flow("CN", 500_000 + index as u64, &[])),
+        read_mask: None,
     }));
     let mut answers = assess
         .assess_flows(requests)

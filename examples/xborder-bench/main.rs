@@ -232,6 +232,7 @@ async fn streaming(server: &Server, streams: usize, flows_per_stream: usize) {
                         request_id: format!("{stream}-{index}"),
                         ..typical_request()
                     }),
+                    read_mask: None,
                 }
             }));
             let mut answers = AssessmentServiceClient::new(channel)

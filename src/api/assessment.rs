@@ -11,8 +11,9 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::engine;
 use crate::model::CountryCode;
 
+use super::answer;
 use super::auth::Access;
-use super::convert::{self, FlowQuery};
+use super::convert::FlowQuery;
 use super::error::ApiError;
 use super::pb;
 use super::pb::assessment_service_server::AssessmentService;
@@ -45,16 +46,21 @@ fn assess(
             .assessed(seconds, assessment.decision, origin);
     }
     fields.decision = Some(assessment.decision.as_str());
-    Ok(convert::pb_assessment(
+    Ok(answer::pb_assessment(
         query.request_id,
         &assessment,
         shared.store.store_id(),
+        query.mask,
     ))
 }
 
 /// One answer of the stream: the assessment, or the error as data so the stream goes on.
 fn stream_answer(shared: &Shared, request: pb::AssessFlowsRequest) -> pb::AssessFlowsResponse {
-    let request = request.request.unwrap_or_default();
+    let read_mask = request.read_mask;
+    let mut request = request.request.unwrap_or_default();
+    if request.read_mask.is_none() {
+        request.read_mask = read_mask;
+    }
     let request_id = request.request_id.clone();
     let result = match assess(shared, request, &mut CallFields::default()) {
         Ok(answer) => pb::assess_flows_response::Result::Assessment(answer),

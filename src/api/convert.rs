@@ -10,11 +10,11 @@ use jiff::civil::Date;
 use crate::engine::CompiledRuleSet;
 use crate::model::validate::Report;
 use crate::model::{
-    Assessment, Conditions, CountryGroup, Decision, Effect, Flow, Leg, Profile, Rule, RuleRef,
-    RuleSet, Violation,
+    Conditions, CountryGroup, Decision, Effect, Flow, Leg, Profile, Rule, RuleSet, Violation,
 };
 use crate::store::{ChangeEvent, ChangeKind, Diff, Key};
 
+use super::answer::ReadMask;
 use super::pb;
 
 /// Most entries a repeated field of a flow may have.
@@ -43,6 +43,8 @@ pub struct FlowQuery {
     pub at_time: Option<Timestamp>,
     /// Whether to trace non-matching rules.
     pub explain: bool,
+    /// The fields of the answer to fill.
+    pub mask: ReadMask,
 }
 
 impl TryFrom<pb::AssessFlowRequest> for FlowQuery {
@@ -83,6 +85,7 @@ impl TryFrom<pb::AssessFlowRequest> for FlowQuery {
                 BTreeMap::from([("public_authority".to_owned(), importer.public_authority)])
             })
             .unwrap_or_default();
+        let mask = ReadMask::parse(request.read_mask.as_ref(), "read_mask", &mut violations);
         violations.finish(FlowQuery {
             request_id: request.request_id,
             flow: Flow {
@@ -100,6 +103,7 @@ impl TryFrom<pb::AssessFlowRequest> for FlowQuery {
             at_revision: request.at_revision,
             at_time,
             explain: request.explain,
+            mask,
         })
     }
 }
@@ -367,7 +371,8 @@ pub fn pb_diff(diff: &Diff) -> pb::Diff {
     }
 }
 
-fn pb_leg(leg: &Leg) -> pb::Leg {
+/// As protobuf.
+pub(crate) fn pb_leg(leg: &Leg) -> pb::Leg {
     pb::Leg {
         from: leg.from.to_string(),
         to: leg.to.to_string(),
@@ -375,102 +380,13 @@ fn pb_leg(leg: &Leg) -> pb::Leg {
     }
 }
 
-fn pb_decision(decision: Decision) -> pb::Decision {
+/// As protobuf.
+pub(crate) fn pb_decision(decision: Decision) -> pb::Decision {
     match decision {
         Decision::Permitted => pb::Decision::Permitted,
         Decision::Conditional => pb::Decision::Conditional,
         Decision::ReviewRequired => pb::Decision::ReviewRequired,
         Decision::Prohibited => pb::Decision::Prohibited,
-    }
-}
-
-/// An assessment as the protobuf answer to `request_id`.
-pub fn pb_assessment(
-    request_id: String,
-    assessment: &Assessment,
-    store_id: &str,
-) -> pb::AssessFlowResponse {
-    let reference = |rule: &RuleRef| {
-        (
-            rule.rule_id.to_string(),
-            rule.jurisdiction.to_string(),
-            rule.citation.to_string(),
-        )
-    };
-    let requirement = |requirement: &crate::model::Requirement| {
-        let (rule_id, jurisdiction, citation) = reference(&requirement.rule);
-        pb::Requirement {
-            rule_id,
-            jurisdiction,
-            leg: Some(pb_leg(&requirement.leg)),
-            any_of: requirement.any_of.iter().map(ToString::to_string).collect(),
-            citation,
-            met_by: requirement.met_by.as_deref().unwrap_or_default().to_owned(),
-        }
-    };
-    pb::AssessFlowResponse {
-        request_id,
-        decision: pb_decision(assessment.decision).into(),
-        unmet_requirements: assessment
-            .unmet_requirements
-            .iter()
-            .map(requirement)
-            .collect(),
-        met_requirements: assessment
-            .met_requirements
-            .iter()
-            .map(requirement)
-            .collect(),
-        obligations: assessment
-            .obligations
-            .iter()
-            .map(|obligation| pb::Obligation {
-                obligation: obligation.obligation.to_string(),
-                rule_id: obligation.rule.rule_id.to_string(),
-                jurisdiction: obligation.rule.jurisdiction.to_string(),
-                leg: Some(pb_leg(&obligation.leg)),
-            })
-            .collect(),
-        matched_rules: assessment
-            .matched_rules
-            .iter()
-            .map(|matched| {
-                let (rule_id, jurisdiction, citation) = reference(&matched.rule);
-                pb::MatchedRule {
-                    rule_id,
-                    jurisdiction,
-                    leg: Some(pb_leg(&matched.leg)),
-                    effect: pb_effect(matched.effect).into(),
-                    citation,
-                }
-            })
-            .collect(),
-        revision: assessment.revision,
-        rule_set_versions: assessment
-            .rule_set_versions
-            .iter()
-            .map(|version| pb::RuleSetVersion {
-                jurisdiction: version.jurisdiction.to_string(),
-                version: version.version,
-            })
-            .collect(),
-        summary: assessment.summary.clone(),
-        trace: assessment
-            .trace
-            .iter()
-            .map(|entry| {
-                let (rule_id, jurisdiction, citation) = reference(&entry.rule);
-                pb::TraceEntry {
-                    rule_id,
-                    jurisdiction,
-                    leg: Some(pb_leg(&entry.leg)),
-                    failed_condition: entry.failed.clone(),
-                    citation,
-                }
-            })
-            .collect(),
-        legs_without_regime: assessment.legs_without_regime.iter().map(pb_leg).collect(),
-        store_id: store_id.to_owned(),
     }
 }
 

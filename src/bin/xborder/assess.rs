@@ -61,6 +61,7 @@ pub async fn run(client: Client, args: AssessArgs, format: Format) -> Result<Exi
         at_revision: args.at_revision.unwrap_or_default(),
         at_time: args.at_time.map(to_timestamp),
         explain: args.explain,
+        read_mask: None,
     };
     let answer = client.assessment().assess_flow(request).await?.into_inner();
     match format {
@@ -148,6 +149,7 @@ fn read_flows(path: &Path) -> Result<Vec<pb::AssessFlowsRequest>, CliError> {
         }
         requests.push(pb::AssessFlowsRequest {
             request: Some(request),
+            read_mask: None,
         });
     }
     Ok(requests)
