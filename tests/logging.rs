@@ -27,7 +27,7 @@ impl std::io::Write for Blocked {
 
 #[tokio::test]
 async fn a_full_log_queue_drops_and_counts_lines_and_never_blocks_an_rpc() {
-    let log = xborder::api::logging::init(false, 8, Blocked);
+    let log = xborder::api::logging::init(false, false, 8, Blocked);
     let server = TestServer::start_with_metrics(xborder::api::ApiConfig {
         log_drops: Some(log.drops.clone()),
         ..config()

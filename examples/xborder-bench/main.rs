@@ -76,11 +76,64 @@ enum Mode {
         #[arg(long, default_value_t = 10_000)]
         bootstrap_revisions: u64,
     },
+    /// Write one gRPC-framed request message to a file, for h2load (`scripts/bench-unary`).
+    Frame {
+        /// Which request.
+        #[arg(value_enum)]
+        rpc: FrameRpc,
+        /// The file to write.
+        out: PathBuf,
+    },
     /// Time from process start to a SERVING health check.
     ColdStart {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+}
+
+/// The requests `frame` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FrameRpc {
+    /// `grpc.health.v1.Health/Check` for the empty service name.
+    Health,
+    /// The typical AssessFlow: CN -> US, user.contact, 500,000 individuals (CONDITIONAL).
+    Assess,
+    /// The same with `read_mask` = `decision`.
+    AssessDecision,
+}
+
+/// `message` with the 5-byte gRPC frame header (uncompressed, big-endian length).
+fn grpc_frame(message: &impl prost::Message) -> Vec<u8> {
+    let body = message.encode_to_vec();
+    let mut frame = vec![0];
+    frame.extend_from_slice(
+        &u32::try_from(body.len())
+            .expect("small message")
+            .to_be_bytes(),
+    );
+    frame.extend_from_slice(&body);
+    frame
+}
+
+fn write_frame(rpc: FrameRpc, out: &Path) {
+    let conditional = || {
+        let mut request = typical_request();
+        if let Some(flow) = request.flow.as_mut() {
+            flow.safeguards.clear();
+        }
+        request
+    };
+    let frame = match rpc {
+        FrameRpc::Health => grpc_frame(&HealthCheckRequest::default()),
+        FrameRpc::Assess => grpc_frame(&conditional()),
+        FrameRpc::AssessDecision => grpc_frame(&pb::AssessFlowRequest {
+            read_mask: Some(prost_types::FieldMask {
+                paths: vec!["decision".into()],
+            }),
+            ..conditional()
+        }),
+    };
+    std::fs::write(out, frame).unwrap_or_else(|error| panic!("{}: {error}", out.display()));
 }
 
 mod replicas;
@@ -427,6 +480,7 @@ async fn main() {
             let (server, _) = Server::start(&args.server, &["--progress-interval", "600s"]);
             fanout(&server, streams, connections, writes).await;
         }
+        Mode::Frame { rpc, out } => write_frame(rpc, &out),
         Mode::ColdStart { runs } => cold_start(&args.server, runs).await,
         Mode::Replicas {
             writes,

@@ -27,9 +27,10 @@ pub struct LogWriter {
     pub drops: LogDrops,
 }
 
-/// Installs the global subscriber: `RUST_LOG` (default `info`), text or JSON lines, written
-/// through a queue of `queue_lines` lines to `writer`.
-pub fn init<W>(json: bool, queue_lines: usize, writer: W) -> LogWriter
+/// Installs the global subscriber: `RUST_LOG` (default `info`), text or JSON lines (text
+/// coloured only when `ansi`: a terminal, not a file or journald), written through a queue
+/// of `queue_lines` lines to `writer`.
+pub fn init<W>(json: bool, ansi: bool, queue_lines: usize, writer: W) -> LogWriter
 where
     W: std::io::Write + Send + 'static,
 {
@@ -43,6 +44,7 @@ where
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi && !json)
         .with_writer(non_blocking);
     if json {
         builder.json().init();

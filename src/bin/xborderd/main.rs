@@ -206,7 +206,8 @@ fn load_rules(dir: Option<&Path>) -> Result<Library, LoadError> {
 fn serve(args: Args) -> ExitCode {
     let json = matches!(args.log_format, LogFormat::Json);
     // Held until the process ends: dropping it flushes the log queue.
-    let log = logging::init(json, args.log_queue_lines, std::io::stderr());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let log = logging::init(json, ansi, args.log_queue_lines, std::io::stderr());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
