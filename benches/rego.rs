@@ -28,15 +28,25 @@ fn library() -> Library {
     library
 }
 
-/// Codes of `places`, with `group:NAME` expanded.
+/// Codes of `places` on `TODAY`, with `group:NAME` expanded to the members that count then.
 fn places(library: &Library, places: &[String]) -> Vec<String> {
+    let today: jiff::civil::Date = TODAY.parse().expect("date");
     places
         .iter()
         .flat_map(|place| match place.strip_prefix(GROUP_PREFIX) {
             Some(group) => library
                 .groups
                 .get(group)
-                .map(|g| g.members.clone())
+                .map(|g| {
+                    g.members
+                        .iter()
+                        .filter(|code| {
+                            g.joined.get(*code).is_none_or(|from| today >= *from)
+                                && g.left.get(*code).is_none_or(|until| today < *until)
+                        })
+                        .cloned()
+                        .collect()
+                })
                 .unwrap_or_default(),
             None => vec![place.clone()],
         })
@@ -83,6 +93,17 @@ fn conditions(library: &Library, rule_set: &RuleSet, c: &Conditions) -> Value {
     if !c.exporter.is_empty() {
         out.insert("exporter".into(), json!(c.exporter));
     }
+    if !c.importer.is_empty() {
+        out.insert("importer".into(), json!(c.importer));
+    }
+    for (name, list) in [
+        ("origin_in", &c.origin_in),
+        ("origin_not_in", &c.origin_not_in),
+    ] {
+        if !list.is_empty() {
+            out.insert(name.into(), json!(places(library, list)));
+        }
+    }
     Value::Object(out)
 }
 
@@ -117,7 +138,26 @@ fn rego_data(library: &Library) -> Value {
             json!({"jurisdiction": rule_set.jurisdiction, "applies_to": applies_to, "rules": rules})
         })
         .collect();
-    json!({ "rule_sets": rule_sets })
+    // Each mechanism with everything it implies, transitively (the vocabulary's `implies`).
+    let implied: serde_json::Map<String, Value> = library
+        .vocabulary
+        .mechanisms
+        .keys()
+        .map(|start| {
+            let mut all = vec![start.clone()];
+            let mut index = 0;
+            while let Some(next) = all.get(index).cloned() {
+                for implied in library.vocabulary.mechanisms[&next].implies() {
+                    if !all.contains(implied) {
+                        all.push(implied.clone());
+                    }
+                }
+                index += 1;
+            }
+            (start.clone(), json!(all))
+        })
+        .collect();
+    json!({ "rule_sets": rule_sets, "implied": implied })
 }
 
 /// 1,000 direct flows from CN, FR, DE and US, across categories, volumes (both sides of the
@@ -147,8 +187,10 @@ fn flows() -> Vec<Flow> {
         "cisa_security_requirements",
         "bcr",
     ];
+    // Every flow states its purpose: the engine rejects a flow whose answer depends on an
+    // unstated one, which the Rego port does not model.
     let purposes = [
-        "",
+        "research",
         "hr_management",
         "contract_performance",
         "data_brokerage",
@@ -185,7 +227,7 @@ fn rego_input(flow: &Flow) -> regorus::Value {
     let input = json!({
         "origin": flow.origin, "destination": flow.destination, "data_categories": flow.data_categories,
         "data_subject_count": flow.data_subject_count, "safeguards": flow.safeguards, "purpose": flow.purpose,
-        "protection": flow.protection, "exporter": flow.exporter, "today": TODAY,
+        "protection": flow.protection, "exporter": flow.exporter, "importer": flow.importer, "today": TODAY,
     });
     regorus::Value::from_json_str(&input.to_string()).expect("input")
 }

@@ -28,6 +28,12 @@ destinations_in_ok(c) if listed(input.destination, c.destinations_in)
 
 destinations_not_in_ok(c) if not listed(input.destination, c.destinations_not_in)
 
+origin_in_ok(c) if not c.origin_in
+
+origin_in_ok(c) if listed(input.origin, c.origin_in)
+
+origin_not_in_ok(c) if not listed(input.origin, c.origin_not_in)
+
 categories_ok(c) if not c.categories_any
 
 categories_ok(c) if {
@@ -60,9 +66,20 @@ exporter_ok(c) if {
 	}
 }
 
+importer_ok(c) if not c.importer
+
+importer_ok(c) if {
+	every attribute, wanted in c.importer {
+		object.get(input.importer, attribute, false) == wanted
+	}
+}
+
 holds(c) if {
 	destinations_in_ok(c)
 	destinations_not_in_ok(c)
+	origin_in_ok(c)
+	origin_not_in_ok(c)
+	importer_ok(c)
 	categories_ok(c)
 	min_ok(c)
 	max_ok(c)
@@ -93,9 +110,15 @@ matched contains rule if {
 	not exempt(rule)
 }
 
+# A stated mechanism also counts as every mechanism it implies.
+safeguards contains implied if {
+	some stated in input.safeguards
+	some implied in data.implied[stated]
+}
+
 met(rule) if {
 	some mechanism in rule.any_of
-	listed(mechanism, input.safeguards)
+	mechanism in safeguards
 }
 
 severities contains 3 if {
