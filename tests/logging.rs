@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::server::{TestServer, config, http_get};
+use common::server::{TestServer, config, http_get, typical_request};
 use xborder::api::pb;
 use xborder::api::pb::assessment_service_client::AssessmentServiceClient;
 
@@ -38,17 +38,7 @@ async fn a_full_log_queue_drops_and_counts_lines_and_never_blocks_an_rpc() {
     let calls = async {
         for index in 0..300 {
             let answer = client
-                .assess_flow(pb::AssessFlowRequest {
-                    request_id: format!("log-{index}"),
-                    flow: Some(pb::Flow {
-                        origin: "CN".into(),
-                        destination: "US".into(),
-                        data_categories: vec!["user.contact".into()],
-                        data_subject_count: Some(500_000),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                })
+                .assess_flow(typical_request(&format!("log-{index}")))
                 .await
                 .expect("answered although the log is blocked");
             assert_eq!(answer.get_ref().decision(), pb::Decision::Conditional);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::server::{TestServer, config};
+use common::server::{TestServer, config, typical_request};
 use prost_types::FieldMask;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -12,18 +12,10 @@ use xborder::api::pb::assessment_service_client::AssessmentServiceClient;
 
 fn cn_to_us(mask: Option<&[&str]>) -> pb::AssessFlowRequest {
     pb::AssessFlowRequest {
-        request_id: "mask-1".into(),
-        flow: Some(pb::Flow {
-            origin: "CN".into(),
-            destination: "US".into(),
-            data_categories: vec!["user.contact".into()],
-            data_subject_count: Some(500_000),
-            ..Default::default()
-        }),
         read_mask: mask.map(|paths| FieldMask {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         }),
-        ..Default::default()
+        ..typical_request("mask-1")
     }
 }
 

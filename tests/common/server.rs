@@ -189,3 +189,19 @@ pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
     request.metadata_mut().insert("authorization", value);
     request
 }
+
+/// The typical request: CN -> US, contact data of 500,000 individuals, no safeguard
+/// (CONDITIONAL under the built-in rules).
+pub fn typical_request(request_id: &str) -> xborder::api::pb::AssessFlowRequest {
+    xborder::api::pb::AssessFlowRequest {
+        request_id: request_id.into(),
+        flow: Some(xborder::api::pb::Flow {
+            origin: "CN".into(),
+            destination: "US".into(),
+            data_categories: vec!["user.contact".into()],
+            data_subject_count: Some(500_000),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
